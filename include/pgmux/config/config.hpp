@@ -1,0 +1,115 @@
+// The pgmux configuration: one YAML file parsed into an immutable Config value.
+// Loading validates everything; a Config that exists is complete and consistent.
+// Config values are immutable after loading and safe to share between threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace pgmux::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class PoolMode { kSession, kTransaction, kStatement };
+enum class AuthMethod { kScramSha256, kMd5, kTrust };
+
+std::string_view to_string(PoolMode mode);
+std::string_view to_string(AuthMethod method);
+
+struct ListenConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 6432;
+};
+
+// A user clients may log in as (key of `users:`).
+struct UserConfig {
+  std::string name;
+  AuthMethod auth = AuthMethod::kScramSha256;
+  // What `password:` held, classified. Exactly one of these is set for scram/md5 users;
+  // none may be set for trust users.
+  std::string password;      // plain text (usually from ${ENV_VAR})
+  std::string scram_secret;  // "SCRAM-SHA-256$..." verbatim
+  std::string md5_hash;      // "md5" + 32 hex digits
+  // Password pgmux uses to log in to PostgreSQL as this user. Defaults to `password`
+  // when that is plain text; empty means "none" (server must trust pgmux, or SCRAM
+  // pass-through of the client's key is used).
+  std::string server_password;
+};
+
+// A database clients may connect to (key of `databases:`).
+struct DatabaseConfig {
+  std::string name;         // what clients ask for
+  std::string host;         // PostgreSQL server
+  uint16_t port = 5432;
+  std::string dbname;       // database on the server; defaults to `name`
+  PoolMode pool_mode = PoolMode::kTransaction;  // defaults to the global pool_mode
+  uint32_t pool_size = 20;                      // defaults to the global pool_size
+  uint32_t min_pool_size = 0;                   // defaults to the global min_pool_size
+};
+
+struct Config {
+  std::string source_path;  // file it was loaded from
+
+  ListenConfig listen;
+  unsigned workers = 1;  // resolved: `auto` = number of cores
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+
+  uint32_t max_client_connections = 10000;
+  uint32_t max_message_size = 256u << 20;  // bytes; larger client messages get 08P01
+
+  // Pool defaults, overridable per database.
+  PoolMode pool_mode = PoolMode::kTransaction;
+  uint32_t pool_size = 20;
+  uint32_t min_pool_size = 0;
+  std::string server_reset_query = "DISCARD ALL";  // session mode, at client disconnect
+
+  Duration client_login_timeout = std::chrono::seconds(15);
+  Duration server_connect_timeout = std::chrono::seconds(5);
+  Duration server_login_retry = std::chrono::seconds(1);  // backoff start after a failure
+  Duration server_idle_timeout = std::chrono::seconds(600);
+  Duration server_lifetime = std::chrono::seconds(3600);
+  Duration query_wait_timeout = std::chrono::seconds(120);
+  Duration shutdown_timeout = std::chrono::seconds(30);
+
+  std::map<std::string, UserConfig, std::less<>> users;
+  std::map<std::string, DatabaseConfig, std::less<>> databases;
+
+  const UserConfig* find_user(std::string_view name) const;
+  const DatabaseConfig* find_database(std::string_view name) const;
+};
+
+// A refused configuration: where and why. Never contains a secret value.
+struct ConfigError {
+  std::string file;
+  int line = 0;      // 1-based; 0 when unknown (e.g. file unreadable)
+  std::string key;   // dotted path, e.g. "databases.appdb.pool_size"; may be empty
+  std::string message;
+
+  // "file:line: key: message" (parts that are unknown are left out).
+  std::string to_string() const;
+};
+
+using LoadResult = std::variant<Config, ConfigError>;
+
+// Looks up an environment variable; std::nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_env();
+
+// Parses YAML text. `source_name` is used in errors and as source_path.
+LoadResult parse_config(std::string_view yaml_text, const std::string& source_name,
+                        const EnvLookup& env = process_env());
+// Reads and parses a file.
+LoadResult load_config_file(const std::string& path, const EnvLookup& env = process_env());
+
+// Parses "250ms", "5s", "2m", "1h", "1d" or a bare number of seconds.
+std::optional<Duration> parse_duration(std::string_view text);
+// Parses "1024", "64kB", "16MB", "1GB" (powers of 1024).
+std::optional<uint64_t> parse_size(std::string_view text);
+
+}  // namespace pgmux::config
