@@ -1,0 +1,79 @@
+// Server connections: one logged-in PostgreSQL connection owned by a pool, and the
+// coroutines that open it, run pgmux's own queries on it and cancel its queries.
+// A ServerConnection is used by one session at a time, on one worker thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pgmux/backend/asio.hpp"
+#include "pgmux/pool/pool.hpp"
+#include "pgmux/protocol/framing.hpp"
+#include "pgmux/util/buffer.hpp"
+#include "pgmux/util/result.hpp"
+
+namespace pgmux::backend {
+
+using ParamMap = std::map<std::string, std::string, std::less<>>;
+
+// Where and as whom to log in.
+struct ServerTarget {
+  std::string host;
+  uint16_t port = 5432;
+  std::string dbname;
+  std::string user;
+  std::string password;  // empty: none (only trust works)
+
+  std::string address() const { return host + ":" + std::to_string(port); }
+};
+
+class ServerConnection : public pool::PooledServer {
+ public:
+  explicit ServerConnection(tcp::socket socket) : socket_(std::move(socket)) {}
+
+  tcp::socket& socket() { return socket_; }
+  util::Buffer& in() { return in_; }
+
+  // Moves the (idle) socket to another worker's event loop.
+  void move_to(const asio::any_io_executor& executor, unsigned new_worker);
+  // Whether an idle connection still looks usable: nothing unread, not closed by the
+  // server (one non-blocking MSG_PEEK).
+  bool idle_check();
+
+  ParamMap params;          // server's current values: ParameterStatus + what pgmux SET
+  uint32_t backend_pid = 0;
+  uint32_t backend_secret = 0;
+  tcp::endpoint peer;
+  char txn_status = 'I';
+
+ private:
+  tcp::socket socket_;
+  util::Buffer in_;
+};
+
+// Connects and logs in (SCRAM-SHA-256, md5, cleartext or trust, as the server asks).
+// Errors: 08006 when the server cannot be reached or the login times out, the server's
+// own SQLSTATE when it refuses the login.
+awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_server(
+    const ServerTarget& target, std::chrono::milliseconds timeout, unsigned worker);
+
+// Runs one simple-protocol query for pgmux itself (SET, ROLLBACK, DISCARD ALL) and
+// reads through its ReadyForQuery, keeping `params`/`txn_status` current and
+// discarding the results. An ErrorResponse becomes the returned error (the
+// connection is still usable); I/O failure or timeout -> 08006 (connection unusable).
+awaitable<util::Status> run_internal_query(ServerConnection& server, std::string_view sql,
+                                           std::chrono::milliseconds timeout);
+
+// Sends a CancelRequest for (pid, secret) to `peer` on a new connection.
+awaitable<void> send_cancel(tcp::endpoint peer, uint32_t pid, uint32_t secret,
+                            std::chrono::milliseconds timeout);
+
+// Reads until `buffer` holds one whole message (of at most `max_length`); returns its
+// header. Not for the hot path.
+awaitable<util::Result<protocol::Header>> read_message(tcp::socket& socket, util::Buffer& buffer,
+                                                          uint32_t max_length);
+
+}  // namespace pgmux::backend

@@ -1,0 +1,143 @@
+// A pool of server connections for one (database, user): the pool_size limit, the FIFO
+// queue of waiting clients, per-worker idle lists, idle/lifetime expiry and connect
+// backoff. Pure bookkeeping: it never touches a socket, it only moves owned
+// PooledServer objects and calls Waiter::wake(). Thread-safe: every public member
+// takes the pool's mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pgmux::pool {
+
+using Clock = std::chrono::steady_clock;
+using Duration = std::chrono::milliseconds;
+
+// What a pool needs to know about a server connection; the connection itself derives
+// from this. `worker` is the worker thread whose event loop owns the socket.
+class PooledServer {
+ public:
+  virtual ~PooledServer() = default;
+  unsigned worker = 0;
+  Clock::time_point created_at{};
+  Clock::time_point idle_since{};
+};
+
+// A client waiting for a server. wake() is called with the pool's lock held, from any
+// thread; it must only schedule work (post to the waiter's own event loop) and must not
+// call back into the pool. After wake() (or a timeout) the waiter calls
+// Pool::finish_wait() to collect what it was given.
+class Waiter {
+ public:
+  virtual ~Waiter() = default;
+  virtual void wake() = 0;
+
+ private:
+  friend class Pool;
+  std::unique_ptr<PooledServer> granted_;
+  bool may_connect_ = false;
+  bool queued_ = false;
+  std::string error_;  // set when the pool gave up on this waiter (no server reachable)
+};
+
+struct PoolLimits {
+  uint32_t pool_size = 20;
+  uint32_t min_pool_size = 0;
+  Duration idle_timeout = std::chrono::minutes(10);
+  Duration lifetime = std::chrono::hours(1);
+  Duration login_retry = std::chrono::seconds(1);
+};
+
+struct Checkout {
+  enum class Kind {
+    kServer,   // `server` is an idle connection, now the caller's
+    kConnect,  // the caller holds a slot: open a connection, then connected()/connect_failed()
+    kWait,     // queued (checkout) or still nothing (finish_wait: timed out, dequeued)
+    kFail,     // the server is in connect backoff: `error` says why
+  };
+  Kind kind = Kind::kWait;
+  std::unique_ptr<PooledServer> server;
+  std::string error;
+};
+
+struct PoolStats {
+  uint32_t total = 0;       // servers that exist or are being opened
+  uint32_t idle = 0;
+  uint32_t connecting = 0;
+  uint32_t waiting = 0;     // clients queued
+  Clock::time_point oldest_wait_since{};  // meaningful when waiting > 0
+};
+
+class Pool {
+ public:
+  Pool(PoolLimits limits, unsigned workers);
+
+  // Non-blocking. Prefers an idle server of `worker`, then any idle server (the caller
+  // moves its socket), then a connect slot while fewer than pool_size exist; otherwise
+  // queues `waiter` (FIFO) and returns kWait.
+  Checkout checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter, Clock::time_point now);
+  // Collects a queued waiter's grant (kServer or kConnect). If nothing was granted
+  // yet, dequeues the waiter and returns kWait: the caller gives up (timeout/shutdown).
+  Checkout finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_point now);
+
+  // A clean server comes back: to the oldest waiter if any, else to its worker's idle
+  // list. A server past its lifetime is refused: it is returned (its slot freed) and
+  // the caller closes it.
+  [[nodiscard]] std::unique_ptr<PooledServer> release(std::unique_ptr<PooledServer> server,
+                                                      Clock::time_point now);
+  // A server that was checked out is gone (closed, broken, expired): frees its slot.
+  void drop();
+  // A kConnect slot became a live server: it is returned with release() when clean.
+  void connected();
+  // A kConnect slot failed: frees the slot and starts (or lengthens) the backoff. When
+  // no server is left at all, every waiter is woken with the error (no hangs).
+  void connect_failed(const std::string& error, Clock::time_point now);
+
+  // Idle servers past idle_timeout (above min_pool_size) or past lifetime; their slots
+  // are freed. The caller closes them.
+  std::vector<std::unique_ptr<PooledServer>> take_expired(Clock::time_point now);
+  // Reserves connect slots to bring the pool up to min_pool_size (none during backoff);
+  // returns how many the caller must open (each then connected()/connect_failed()).
+  uint32_t reserve_warm_slots(Clock::time_point now);
+  // Removes and returns every idle server (RECONNECT, shutdown); slots freed.
+  std::vector<std::unique_ptr<PooledServer>> take_all_idle();
+  // Wakes every waiter with nothing granted (shutdown): each sees kWait from finish_wait.
+  void wake_all();
+
+  void set_limits(const PoolLimits& limits);
+  PoolLimits limits() const;
+  PoolStats stats() const;
+
+  // ParameterStatus values of a freshly opened server: what a new client is told at
+  // login (learned from the first connection).
+  bool has_server_params() const;
+  std::map<std::string, std::string> server_params() const;
+  void set_server_params(std::map<std::string, std::string> params);
+
+ private:
+  bool in_backoff(Clock::time_point now) const { return failures_ > 0 && now < retry_at_; }
+  std::unique_ptr<PooledServer> pop_idle(unsigned worker);
+  void grant_next_waiter_locked(std::unique_ptr<PooledServer> server);
+  void push_idle(std::unique_ptr<PooledServer> server, Clock::time_point now);
+
+  mutable std::mutex mu_;
+  PoolLimits limits_;
+  std::vector<std::vector<std::unique_ptr<PooledServer>>> idle_;  // per worker, LIFO
+  std::deque<std::pair<std::shared_ptr<Waiter>, Clock::time_point>> waiters_;
+  uint32_t total_ = 0;
+  uint32_t idle_count_ = 0;
+  uint32_t connecting_ = 0;
+  uint32_t failures_ = 0;
+  Clock::time_point retry_at_{};
+  std::string last_error_;
+  std::map<std::string, std::string> server_params_;
+  bool has_params_ = false;
+};
+
+}  // namespace pgmux::pool

@@ -1,0 +1,278 @@
+// Opening, using and cancelling server connections (see server_connection.hpp).
+// Each coroutine runs on the event loop that owns the connection's socket.
+#include "pgmux/backend/server_connection.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+
+#include "pgmux/auth/md5.hpp"
+#include "pgmux/auth/scram.hpp"
+#include "pgmux/protocol/messages.hpp"
+#include "pgmux/protocol/sqlstate.hpp"
+
+namespace pgmux::backend {
+namespace {
+
+namespace sqlstate = protocol::sqlstate;
+constexpr uint32_t kMaxServerMessage = 1u << 30;
+
+util::Error connection_error(const ServerTarget& target, std::string_view what) {
+  return util::make_error(std::string(sqlstate::kConnectionFailure),
+                          "could not connect to server " + target.address() + ": " +
+                              std::string(what));
+}
+
+awaitable<bool> write_all(tcp::socket& socket, const std::string& data) {
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), use_nothrow);
+  co_return !ec;
+}
+
+// One step of the login exchange: answers an Authentication request.
+class LoginAuth {
+ public:
+  explicit LoginAuth(const ServerTarget& target) : target_(target) {}
+
+  // Appends the reply (if any) to `out`; an error ends the login.
+  util::Status answer(const protocol::AuthRequest& req, std::string& out) {
+    switch (req.code) {
+      case 0:
+        return util::Ok{};
+      case 3:
+        if (!has_password()) return no_password();
+        protocol::write_password_message(out, target_.password);
+        return util::Ok{};
+      case 5: {
+        if (!has_password() || req.data.size() != 4) return no_password();
+        std::array<uint8_t, 4> salt;
+        std::copy(req.data.begin(), req.data.end(), salt.begin());
+        auto hash = auth::md5_password_hash(target_.password, target_.user);
+        protocol::write_password_message(out, auth::md5_salted_response(hash, salt));
+        return util::Ok{};
+      }
+      case 10:
+        return start_sasl(req.data, out);
+      case 11: {
+        if (!scram_) return protocol_error("unexpected SASLContinue");
+        auto reply = scram_->handle_server_first(req.data);
+        if (!reply) return reply.error();
+        protocol::write_sasl_response(out, *reply);
+        return util::Ok{};
+      }
+      case 12:
+        if (!scram_) return protocol_error("unexpected SASLFinal");
+        return scram_->handle_server_final(req.data);
+      default:
+        return util::make_error(std::string(sqlstate::kFeatureNotSupported),
+                                "server asked for unsupported authentication method " +
+                                    std::to_string(req.code));
+    }
+  }
+
+ private:
+  bool has_password() const { return !target_.password.empty(); }
+  util::Error no_password() const {
+    return util::make_error(std::string(sqlstate::kInvalidAuthorizationSpecification),
+                            "server asked for a password for user \"" + target_.user +
+                                "\" and pgmux has none (set users." + target_.user +
+                                ".server_password)");
+  }
+  static util::Error protocol_error(std::string what) {
+    return util::make_error(std::string(sqlstate::kProtocolViolation), std::move(what));
+  }
+  util::Status start_sasl(std::string_view data, std::string& out) {
+    auto mechs = protocol::parse_sasl_mechanisms(data);
+    if (!mechs) return mechs.error();
+    bool scram = false;
+    for (auto m : *mechs) scram = scram || m == auth::kScramSha256;
+    if (!scram) return protocol_error("server offers no SASL mechanism pgmux supports");
+    if (!has_password()) return no_password();
+    scram_.emplace(target_.password, auth::random_nonce());
+    protocol::write_sasl_initial_response(out, auth::kScramSha256, scram_->client_first());
+    return util::Ok{};
+  }
+
+  const ServerTarget& target_;
+  std::optional<auth::ScramClient> scram_;
+};
+
+awaitable<util::Status> login(ServerConnection& conn, const ServerTarget& target) {
+  std::string out;
+  std::array<std::pair<std::string, std::string>, 2> params{
+      {{"user", target.user}, {"database", target.dbname}}};
+  protocol::write_startup_message(out, params);
+  if (!co_await write_all(conn.socket(), out)) co_return connection_error(target, "write failed");
+  LoginAuth auth(target);
+  for (;;) {
+    auto header = co_await read_message(conn.socket(), conn.in(), kMaxServerMessage);
+    if (!header) co_return connection_error(target, header.error().message);
+    std::string_view body = conn.in().readable().substr(protocol::kHeaderSize,
+                                                        header->length - 4);
+    out.clear();
+    util::Status step = util::Ok{};
+    switch (header->type) {
+      case protocol::msg::kAuthentication: {
+        auto req = protocol::parse_auth_request(body);
+        step = req ? auth.answer(*req, out) : util::Status(req.error());
+        break;
+      }
+      case protocol::msg::kParameterStatus:
+        if (auto ps = protocol::parse_parameter_status(body)) {
+          conn.params[std::string(ps->name)] = std::string(ps->value);
+        }
+        break;
+      case protocol::msg::kBackendKeyData:
+        if (auto key = protocol::parse_backend_key_data(body)) {
+          conn.backend_pid = key->pid;
+          conn.backend_secret = key->secret;
+        }
+        break;
+      case protocol::msg::kErrorResponse: {
+        auto err = protocol::parse_error_response(body);
+        if (!err) co_return err.error();
+        co_return util::make_error(err->sqlstate, "server login failed: " + err->message);
+      }
+      case protocol::msg::kReadyForQuery:
+        conn.txn_status = body.empty() ? 'I' : body[0];
+        conn.in().consume(header->wire_size());
+        co_return util::Ok{};
+      default:
+        break;  // NoticeResponse, NegotiateProtocolVersion: nothing to do
+    }
+    conn.in().consume(header->wire_size());
+    if (!step) co_return step.error();
+    if (!out.empty() && !co_await write_all(conn.socket(), out)) {
+      co_return connection_error(target, "write failed");
+    }
+  }
+}
+
+awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_and_login(
+    ServerTarget target, unsigned worker) {
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(target.host, std::to_string(target.port),
+                                                          use_nothrow);
+  if (rec) co_return connection_error(target, rec.message());
+  tcp::socket socket(executor);
+  auto [cec, peer] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+  if (cec) co_return connection_error(target, cec.message());
+  socket.set_option(tcp::no_delay(true));
+  socket.set_option(asio::socket_base::keep_alive(true));
+  auto conn = std::make_unique<ServerConnection>(std::move(socket));
+  conn->peer = peer;
+  conn->worker = worker;
+  conn->created_at = pool::Clock::now();
+  auto status = co_await login(*conn, target);
+  if (!status) co_return status.error();
+  co_return std::move(conn);
+}
+
+}  // namespace
+
+void ServerConnection::move_to(const asio::any_io_executor& executor, unsigned new_worker) {
+  auto protocol = socket_.local_endpoint().protocol();
+  auto fd = socket_.release();
+  socket_ = tcp::socket(executor, protocol, fd);
+  worker = new_worker;
+}
+
+bool ServerConnection::idle_check() {
+  char byte;
+  ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && in_.empty();
+}
+
+awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_server(
+    const ServerTarget& target, std::chrono::milliseconds timeout, unsigned worker) {
+  auto result = co_await with_timeout(connect_and_login(target, worker), timeout);
+  if (!result) {
+    co_return connection_error(target, "timed out after " + std::to_string(timeout.count()) +
+                                           " ms");
+  }
+  co_return std::move(*result);
+}
+
+awaitable<util::Result<protocol::Header>> read_message(tcp::socket& socket, util::Buffer& buffer,
+                                                        uint32_t max_length) {
+  for (;;) {
+    auto header = protocol::frame_message(buffer.readable(), max_length);
+    if (header.status == protocol::FrameStatus::kFrame) co_return header;
+    if (header.status == protocol::FrameStatus::kError) {
+      co_return util::make_error(std::string(sqlstate::kProtocolViolation), header.error);
+    }
+    size_t want = header.length ? header.wire_size() - buffer.size() : protocol::kHeaderSize;
+    char* area = buffer.write_area(std::max<size_t>(want, 4096));
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(area, buffer.writable()),
+                                                   use_nothrow);
+    if (ec) {
+      co_return util::make_error(std::string(sqlstate::kConnectionFailure),
+                                 ec == asio::error::eof ? "server closed the connection"
+                                                        : ec.message());
+    }
+    buffer.commit(n);
+  }
+}
+
+namespace {
+
+awaitable<util::Status> internal_query(ServerConnection& server, std::string sql) {
+  std::string out;
+  protocol::write_query(out, sql);
+  if (!co_await write_all(server.socket(), out)) {
+    co_return util::make_error(std::string(sqlstate::kConnectionFailure), "write to server failed");
+  }
+  std::optional<util::Error> error;
+  for (;;) {
+    auto header = co_await read_message(server.socket(), server.in(), kMaxServerMessage);
+    if (!header) co_return header.error();
+    std::string_view body = server.in().readable().substr(protocol::kHeaderSize,
+                                                          header->length - 4);
+    if (header->type == protocol::msg::kParameterStatus) {
+      if (auto ps = protocol::parse_parameter_status(body)) {
+        server.params[std::string(ps->name)] = std::string(ps->value);
+      }
+    } else if (header->type == protocol::msg::kErrorResponse && !error) {
+      auto fields = protocol::parse_error_response(body);
+      error = fields ? util::make_error(fields->sqlstate, fields->message) : fields.error();
+    } else if (header->type == protocol::msg::kReadyForQuery) {
+      server.txn_status = body.empty() ? 'I' : body[0];
+      server.in().consume(header->wire_size());
+      if (error) co_return *error;
+      co_return util::Ok{};
+    }
+    server.in().consume(header->wire_size());
+  }
+}
+
+}  // namespace
+
+awaitable<util::Status> run_internal_query(ServerConnection& server, std::string_view sql,
+                                           std::chrono::milliseconds timeout) {
+  auto result = co_await with_timeout(internal_query(server, std::string(sql)), timeout);
+  if (!result) {
+    co_return util::make_error(std::string(sqlstate::kConnectionFailure),
+                               "server did not answer within " + std::to_string(timeout.count()) +
+                                   " ms");
+  }
+  co_return std::move(*result);
+}
+
+namespace {
+awaitable<bool> cancel_once(tcp::endpoint peer, uint32_t pid, uint32_t secret) {
+  tcp::socket socket(co_await asio::this_coro::executor);
+  auto [ec] = co_await socket.async_connect(peer, use_nothrow);
+  if (ec) co_return false;
+  std::string out;
+  protocol::write_cancel_request(out, pid, secret);
+  co_return co_await write_all(socket, out);
+}
+}  // namespace
+
+awaitable<void> send_cancel(tcp::endpoint peer, uint32_t pid, uint32_t secret,
+                            std::chrono::milliseconds timeout) {
+  co_await with_timeout(cancel_once(peer, pid, secret), timeout);
+}
+
+}  // namespace pgmux::backend

@@ -1,0 +1,244 @@
+// Pool bookkeeping (see pool.hpp). Every public member locks mu_; wake() is called
+// with it held and only posts.
+#include "pgmux/pool/pool.hpp"
+
+#include <algorithm>
+
+namespace pgmux::pool {
+
+Pool::Pool(PoolLimits limits, unsigned workers) : limits_(limits), idle_(std::max(1u, workers)) {}
+
+Checkout Pool::checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter,
+                        Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  Checkout out;
+  if (auto server = pop_idle(worker)) {
+    out.kind = Checkout::Kind::kServer;
+    out.server = std::move(server);
+    return out;
+  }
+  if (waiters_.empty() && total_ < limits_.pool_size) {
+    if (in_backoff(now)) {
+      out.kind = Checkout::Kind::kFail;
+      out.error = last_error_;
+      return out;
+    }
+    ++total_;
+    ++connecting_;
+    out.kind = Checkout::Kind::kConnect;
+    return out;
+  }
+  waiter->granted_.reset();
+  waiter->may_connect_ = false;
+  waiter->error_.clear();
+  waiter->queued_ = true;
+  waiters_.emplace_back(waiter, now);
+  out.kind = Checkout::Kind::kWait;
+  return out;
+}
+
+Checkout Pool::finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  Checkout out;
+  if (waiter->granted_) {
+    out.kind = Checkout::Kind::kServer;
+    out.server = std::move(waiter->granted_);
+  } else if (waiter->may_connect_) {
+    waiter->may_connect_ = false;
+    if (in_backoff(now)) {
+      --total_;
+      --connecting_;
+      out.kind = Checkout::Kind::kFail;
+      out.error = last_error_;
+    } else {
+      out.kind = Checkout::Kind::kConnect;
+    }
+  } else if (!waiter->error_.empty()) {
+    out.kind = Checkout::Kind::kFail;
+    out.error = std::move(waiter->error_);
+    waiter->error_.clear();
+  } else {
+    if (waiter->queued_) {
+      auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                             [&](const auto& w) { return w.first == waiter; });
+      if (it != waiters_.end()) waiters_.erase(it);
+      waiter->queued_ = false;
+    }
+    out.kind = Checkout::Kind::kWait;
+  }
+  return out;
+}
+
+std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server,
+                                            Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  if (now - server->created_at >= limits_.lifetime || total_ > limits_.pool_size) {
+    --total_;
+    if (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
+    return server;
+  }
+  if (!waiters_.empty()) {
+    grant_next_waiter_locked(std::move(server));
+  } else {
+    push_idle(std::move(server), now);
+  }
+  return nullptr;
+}
+
+void Pool::drop() {
+  std::lock_guard lock(mu_);
+  --total_;
+  if (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
+}
+
+void Pool::connected() {
+  std::lock_guard lock(mu_);
+  --connecting_;
+  failures_ = 0;
+  last_error_.clear();
+}
+
+void Pool::connect_failed(const std::string& error, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  --connecting_;
+  --total_;
+  ++failures_;
+  auto factor = 1u << std::min<uint32_t>(failures_ - 1, 4);
+  retry_at_ = now + limits_.login_retry * factor;
+  last_error_ = error;
+  if (total_ > 0) return;  // existing servers will serve the waiters
+  for (auto& [waiter, since] : waiters_) {
+    waiter->queued_ = false;
+    waiter->error_ = error;
+    waiter->wake();
+  }
+  waiters_.clear();
+}
+
+std::vector<std::unique_ptr<PooledServer>> Pool::take_expired(Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  std::vector<std::unique_ptr<PooledServer>> out;
+  for (auto& list : idle_) {
+    for (auto it = list.begin(); it != list.end();) {
+      bool too_old = now - (*it)->created_at >= limits_.lifetime;
+      bool too_idle = now - (*it)->idle_since >= limits_.idle_timeout &&
+                      total_ > limits_.min_pool_size;
+      if (too_old || too_idle || total_ > limits_.pool_size) {
+        out.push_back(std::move(*it));
+        it = list.erase(it);
+        --total_;
+        --idle_count_;
+      } else {
+        ++it;
+      }
+    }
+  }
+  return out;
+}
+
+uint32_t Pool::reserve_warm_slots(Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  if (in_backoff(now) || total_ >= limits_.min_pool_size) return 0;
+  uint32_t n = limits_.min_pool_size - total_;
+  total_ += n;
+  connecting_ += n;
+  return n;
+}
+
+std::vector<std::unique_ptr<PooledServer>> Pool::take_all_idle() {
+  std::lock_guard lock(mu_);
+  std::vector<std::unique_ptr<PooledServer>> out;
+  for (auto& list : idle_) {
+    for (auto& s : list) out.push_back(std::move(s));
+    list.clear();
+  }
+  total_ -= idle_count_;
+  idle_count_ = 0;
+  return out;
+}
+
+void Pool::wake_all() {
+  std::lock_guard lock(mu_);
+  for (auto& [waiter, since] : waiters_) {
+    waiter->queued_ = false;
+    waiter->wake();
+  }
+  waiters_.clear();
+}
+
+void Pool::set_limits(const PoolLimits& limits) {
+  std::lock_guard lock(mu_);
+  limits_ = limits;
+  while (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
+}
+
+PoolLimits Pool::limits() const {
+  std::lock_guard lock(mu_);
+  return limits_;
+}
+
+PoolStats Pool::stats() const {
+  std::lock_guard lock(mu_);
+  PoolStats s;
+  s.total = total_;
+  s.idle = idle_count_;
+  s.connecting = connecting_;
+  s.waiting = static_cast<uint32_t>(waiters_.size());
+  if (!waiters_.empty()) s.oldest_wait_since = waiters_.front().second;
+  return s;
+}
+
+bool Pool::has_server_params() const {
+  std::lock_guard lock(mu_);
+  return has_params_;
+}
+
+std::map<std::string, std::string> Pool::server_params() const {
+  std::lock_guard lock(mu_);
+  return server_params_;
+}
+
+void Pool::set_server_params(std::map<std::string, std::string> params) {
+  std::lock_guard lock(mu_);
+  server_params_ = std::move(params);
+  has_params_ = true;
+}
+
+std::unique_ptr<PooledServer> Pool::pop_idle(unsigned worker) {
+  if (idle_count_ == 0) return nullptr;
+  auto take = [&](std::vector<std::unique_ptr<PooledServer>>& list) {
+    auto s = std::move(list.back());
+    list.pop_back();
+    --idle_count_;
+    return s;
+  };
+  if (worker < idle_.size() && !idle_[worker].empty()) return take(idle_[worker]);
+  for (auto& list : idle_) {
+    if (!list.empty()) return take(list);
+  }
+  return nullptr;
+}
+
+// Hands `server` (or, when null, a connect slot) to the oldest waiter.
+void Pool::grant_next_waiter_locked(std::unique_ptr<PooledServer> server) {
+  auto waiter = std::move(waiters_.front().first);
+  waiters_.pop_front();
+  waiter->queued_ = false;
+  if (server) {
+    waiter->granted_ = std::move(server);
+  } else {
+    ++total_;
+    ++connecting_;
+    waiter->may_connect_ = true;
+  }
+  waiter->wake();
+}
+
+void Pool::push_idle(std::unique_ptr<PooledServer> server, Clock::time_point now) {
+  server->idle_since = now;
+  unsigned w = server->worker < idle_.size() ? server->worker : 0;
+  idle_[w].push_back(std::move(server));
+  ++idle_count_;
+}
+
+}  // namespace pgmux::pool

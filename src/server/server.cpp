@@ -1,0 +1,245 @@
+// Server: workers, listeners, signals, reload, maintenance and graceful shutdown
+// (see server.hpp). Control work runs on the main thread's io_context; sessions on
+// the workers'.
+#include "pgmux/server/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "pgmux/backend/asio.hpp"
+#include "pgmux/session/runtime.hpp"
+
+namespace pgmux::server {
+namespace {
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+constexpr std::chrono::seconds kMaintenanceInterval{1};
+
+struct WorkerThread {
+  WorkerThread(unsigned id, session::Runtime& runtime)
+      : io(1), guard(io.get_executor()), worker(id, io, runtime), acceptor(io) {}
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  session::Worker worker;
+  tcp::acceptor acceptor;
+  std::thread thread;
+};
+
+awaitable<void> accept_loop(tcp::acceptor& acceptor, session::Worker& worker) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    if (ec) {
+      if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
+      spdlog::error("accept failed: {}", ec.message());
+      asio::steady_timer pause(worker.io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_nothrow);  // e.g. out of file descriptors
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(worker.io, session::run_session(std::move(socket), worker), asio::detached);
+  }
+}
+
+// Opens one connection for min_pool_size and puts it into the pool.
+awaitable<void> warm_connect(std::shared_ptr<session::PoolEntry> entry,
+                             std::chrono::milliseconds timeout, unsigned worker) {
+  auto conn = co_await backend::connect_server(entry->target, timeout, worker);
+  if (!conn) {
+    entry->pool.connect_failed(conn.error().message, pool::Clock::now());
+    spdlog::warn("warming pool for {}: {}", entry->target.address(), conn.error().message);
+    co_return;
+  }
+  entry->pool.connected();
+  if (!entry->pool.has_server_params()) {
+    entry->pool.set_server_params({(*conn)->params.begin(), (*conn)->params.end()});
+  }
+  auto refused = entry->pool.release(std::move(*conn), pool::Clock::now());
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(std::shared_ptr<const config::Config> config, std::string path)
+      : config_path(std::move(path)), runtime(std::move(config)) {}
+
+  std::string config_path;
+  session::Runtime runtime;  // declared before the workers: outlives their sessions
+  asio::io_context control{1};
+  std::vector<std::unique_ptr<WorkerThread>> workers;
+  unsigned next_warm_worker = 0;
+
+  util::Status bind(WorkerThread& w, const tcp::endpoint& endpoint);
+  awaitable<void> handle_signals();
+  awaitable<void> maintenance();
+  void maintain_pools();
+  void reload();
+  awaitable<void> shutdown();
+  void destroy_on_owner(std::unique_ptr<pool::PooledServer> server);
+};
+
+Server::Server(std::shared_ptr<const config::Config> config, std::string config_path)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(config_path))) {}
+
+Server::~Server() {
+  for (auto& entry : impl_->runtime.pools()) entry->pool.take_all_idle();
+  impl_->workers.clear();  // io_contexts (and any session frames) go first
+}
+
+util::Status Server::Impl::bind(WorkerThread& w, const tcp::endpoint& endpoint) {
+  error_code ec;
+  w.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) w.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) w.acceptor.set_option(reuse_port(true), ec);
+  if (!ec) w.acceptor.bind(endpoint, ec);
+  if (!ec) w.acceptor.listen(4096, ec);
+  if (ec) {
+    return util::make_error("listen", "could not listen on " + endpoint.address().to_string() +
+                                          ":" + std::to_string(endpoint.port()) + ": " +
+                                          ec.message());
+  }
+  return util::Ok{};
+}
+
+util::Status Server::start() {
+  auto config = impl_->runtime.config();
+  std::string host = config->listen.host;
+  if (host == "*") host = "0.0.0.0";
+  error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    tcp::resolver resolver(impl_->control);
+    auto results = resolver.resolve(host, std::to_string(config->listen.port), ec);
+    if (ec || results.empty()) {
+      return util::make_error("listen", "could not resolve listen.host \"" + host + "\"");
+    }
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, config->listen.port);
+  for (unsigned i = 0; i < config->workers; ++i) {
+    impl_->workers.push_back(std::make_unique<WorkerThread>(i, impl_->runtime));
+    auto status = impl_->bind(*impl_->workers.back(), endpoint);
+    if (!status) return status;
+  }
+  return util::Ok{};
+}
+
+int Server::run() {
+  auto config = impl_->runtime.config();
+  for (auto& w : impl_->workers) {
+    asio::co_spawn(w->io, accept_loop(w->acceptor, w->worker), asio::detached);
+    w->thread = std::thread([io = &w->io] { io->run(); });
+  }
+  spdlog::info("listening on {}:{} with {} worker thread(s)", config->listen.host,
+               config->listen.port, impl_->workers.size());
+  asio::co_spawn(impl_->control, impl_->handle_signals(), asio::detached);
+  asio::co_spawn(impl_->control, impl_->maintenance(), asio::detached);
+  impl_->control.run();
+  for (auto& w : impl_->workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  spdlog::info("pgmux stopped");
+  return 0;
+}
+
+awaitable<void> Server::Impl::handle_signals() {
+  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  for (;;) {
+    auto [ec, sig] = co_await signals.async_wait(use_nothrow);
+    if (ec) co_return;
+    if (sig == SIGHUP) {
+      reload();
+      continue;
+    }
+    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    co_await shutdown();
+    co_return;
+  }
+}
+
+void Server::Impl::reload() {
+  auto loaded = config::load_config_file(config_path);
+  if (auto* error = std::get_if<config::ConfigError>(&loaded)) {
+    spdlog::error("reload refused, configuration unchanged: {}", error->to_string());
+    return;
+  }
+  auto fresh = std::make_shared<const config::Config>(std::get<config::Config>(std::move(loaded)));
+  auto old = runtime.config();
+  if (fresh->workers != old->workers || fresh->listen.host != old->listen.host ||
+      fresh->listen.port != old->listen.port) {
+    spdlog::warn("reload: listen and workers changes take effect only after a restart");
+  }
+  runtime.set_config(fresh);
+  spdlog::info("configuration reloaded from {}", config_path);
+}
+
+awaitable<void> Server::Impl::maintenance() {
+  asio::steady_timer timer(control);
+  while (!runtime.shutting_down) {
+    timer.expires_after(kMaintenanceInterval);
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec || runtime.shutting_down) co_return;
+    maintain_pools();
+  }
+}
+
+void Server::Impl::maintain_pools() {
+  auto config = runtime.config();
+  auto now = pool::Clock::now();
+  for (auto& entry : runtime.pools()) {
+    for (auto& server : entry->pool.take_expired(now)) destroy_on_owner(std::move(server));
+    uint32_t slots = entry->pool.reserve_warm_slots(now);
+    for (uint32_t i = 0; i < slots; ++i) {
+      auto& w = *workers[next_warm_worker++ % workers.size()];
+      asio::co_spawn(w.io, warm_connect(entry, config->server_connect_timeout, w.worker.id),
+                     asio::detached);
+    }
+  }
+}
+
+void Server::Impl::destroy_on_owner(std::unique_ptr<pool::PooledServer> server) {
+  unsigned w = server->worker < workers.size() ? server->worker : 0;
+  asio::post(workers[w]->io, [s = std::move(server)]() mutable { s.reset(); });
+}
+
+awaitable<void> Server::Impl::shutdown() {
+  runtime.shutting_down = true;
+  auto deadline = std::chrono::steady_clock::now() + runtime.config()->shutdown_timeout;
+  for (auto& w : workers) {
+    asio::post(w->io, [w = w.get()] {
+      error_code ignored;
+      w->acceptor.close(ignored);
+      session::request_shutdown(w->worker);
+    });
+  }
+  for (auto& entry : runtime.pools()) entry->pool.wake_all();
+  asio::steady_timer timer(control);
+  auto wait_for_clients = [&](std::chrono::steady_clock::time_point until) -> awaitable<void> {
+    while (runtime.clients.load() > 0 && std::chrono::steady_clock::now() < until) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(use_nothrow);
+    }
+  };
+  co_await wait_for_clients(deadline);
+  if (runtime.clients.load() > 0) {
+    spdlog::warn("shutdown_timeout reached; closing {} client connection(s)",
+                 runtime.clients.load());
+    for (auto& w : workers) {
+      asio::post(w->io, [w = w.get()] { session::force_close(w->worker); });
+    }
+    co_await wait_for_clients(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  }
+  for (auto& entry : runtime.pools()) {
+    for (auto& server : entry->pool.take_all_idle()) destroy_on_owner(std::move(server));
+  }
+  for (auto& w : workers) w->guard.reset();
+  // Workers finish what was posted above, then run out of work and return.
+  for (auto& w : workers) {
+    asio::post(w->io, [io = &w->io] { io->stop(); });
+  }
+  control.stop();
+}
+
+}  // namespace pgmux::server

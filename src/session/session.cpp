@@ -1,0 +1,517 @@
+// Session serving loop: waits for a client request, gives it a server, forwards
+// both directions until the transaction (transaction mode) or the session (session
+// mode) ends, and hands the server back clean. Runs on the session's worker thread.
+#include <spdlog/spdlog.h>
+
+#include "pgmux/protocol/sqlstate.hpp"
+#include "pgmux/session/params.hpp"
+#include "session_impl.hpp"
+
+namespace pgmux::session {
+namespace sqlstate = protocol::sqlstate;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr uint32_t kMaxServerMessage = 1u << 30;
+constexpr std::chrono::seconds kInternalQueryTimeout{10};
+constexpr std::chrono::seconds kDrainTimeout{5};
+
+protocol::ErrorFields error_fields(std::string_view severity, std::string_view code,
+                                   std::string message) {
+  protocol::ErrorFields f;
+  f.severity = std::string(severity);
+  f.sqlstate = std::string(code);
+  f.message = std::move(message);
+  return f;
+}
+
+}  // namespace
+
+// Wakes a session waiting for a server: posts a timer cancel to the session's thread.
+// The generation check keeps a late wake from ending a later wait.
+class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<SessionWaiter> {
+ public:
+  explicit SessionWaiter(const asio::any_io_executor& ex) : timer(ex) {}
+  void wake() override {
+    uint64_t g = generation.load();
+    asio::post(timer.get_executor(), [self = shared_from_this(), g] {
+      if (self->generation.load() == g) self->timer.cancel();
+    });
+  }
+  asio::steady_timer timer;
+  std::atomic<uint64_t> generation{0};
+};
+
+Session::Session(tcp::socket socket, Worker& worker)
+    : client_(std::move(socket)),
+      worker_(worker),
+      runtime_(worker.runtime),
+      config_(worker.runtime.config()) {
+  error_code ec;
+  auto ep = client_.remote_endpoint(ec);
+  peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  waiter_ = std::make_shared<SessionWaiter>(client_.get_executor());
+  worker_.sessions.insert(this);
+  ++runtime_.clients;
+}
+
+Session::~Session() {
+  if (server_) drop_server();
+  if (key_pid_) runtime_.cancels().remove(key_pid_);
+  worker_.sessions.erase(this);
+  --runtime_.clients;
+}
+
+awaitable<void> run_session(tcp::socket socket, Worker& worker) {
+  Session session(std::move(socket), worker);
+  try {
+    co_await session.run();
+  } catch (const std::exception& e) {
+    spdlog::error("session ended by an internal error: {}", e.what());
+  }
+}
+
+void request_shutdown(Worker& worker) {
+  for (Session* s : worker.sessions) s->request_shutdown();
+}
+
+void force_close(Worker& worker) {
+  for (Session* s : worker.sessions) s->force_close();
+}
+
+awaitable<void> Session::run() {
+  auto ok = co_await with_timeout(login(), config_->client_login_timeout);
+  if (!ok) {
+    co_await send_fatal(sqlstate::kQueryCanceled, "canceling authentication due to timeout");
+    spdlog::warn("client {}: login timed out", peer_);
+    co_return;
+  }
+  if (!*ok) co_return;
+  co_await serve();
+  spdlog::info("client {} disconnected: user \"{}\" database \"{}\"", peer_, user_, database_);
+}
+
+void Session::request_shutdown() {
+  shutdown_ = true;
+  bool clean_attached = server_ && entry_ && entry_->mode == config::PoolMode::kSession &&
+                        server_clean() && server_->txn_status == 'I' && !a_busy_;
+  if (idle_ || clean_attached) {
+    error_code ec;
+    client_.cancel(ec);
+  }
+}
+
+void Session::force_close() {
+  error_code ec;
+  client_.close(ec);
+}
+
+awaitable<void> Session::serve() {
+  for (;;) {
+    if (!co_await read_client_message_header()) co_return;
+    if (auto error = co_await acquire_server()) {
+      co_await reject_request(*error);
+      if (shutdown_) co_return;
+      continue;
+    }
+    if (auto error = co_await sync_params()) {
+      drop_server();
+      co_await send_fatal(error->sqlstate, error->message);
+      co_return;
+    }
+    PumpEnd end = co_await attached();
+    if (pending_fatal_) {
+      co_await send_fatal(pending_fatal_->sqlstate, pending_fatal_->message);
+    }
+    if (end == PumpEnd::kReleased && !shutdown_) {
+      release_server();
+      continue;
+    }
+    co_await finish_server(end);
+    if (end == PumpEnd::kServerGone) {
+      co_await send_fatal(sqlstate::kConnectionFailure,
+                          "server connection lost; the transaction in progress, if any, was "
+                          "rolled back by the server");
+    } else if (end == PumpEnd::kReleased || end == PumpEnd::kInterrupted) {
+      co_await send_fatal(sqlstate::kAdminShutdown,
+                          "terminating connection due to administrator command");
+    }
+    co_return;
+  }
+}
+
+// Idle: waits until the client's next message header is buffered. False when the
+// session should end (EOF, Terminate, shutdown, malformed input).
+awaitable<bool> Session::read_client_message_header() {
+  for (;;) {
+    auto header = protocol::parse_header(cin_.readable(), config_->max_message_size);
+    if (header.status == protocol::FrameStatus::kFrame) {
+      co_return header.type != protocol::msg::kTerminate;
+    }
+    if (header.status == protocol::FrameStatus::kError) {
+      co_await send_fatal(sqlstate::kProtocolViolation, header.error);
+      co_return false;
+    }
+    if (shutdown_) {
+      co_await send_fatal(sqlstate::kAdminShutdown,
+                          "terminating connection due to administrator command");
+      co_return false;
+    }
+    idle_ = true;
+    auto [ec, n] = co_await client_.async_read_some(
+        asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+    idle_ = false;
+    cin_.commit(n);
+    if (ec && !(ec == asio::error::operation_aborted && shutdown_)) co_return false;
+  }
+}
+
+awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
+  auto& pool = entry_->pool;
+  for (;;) {
+    waiter_->timer.expires_after(config_->query_wait_timeout);
+    auto got = pool.checkout(worker_.id, waiter_, pool::Clock::now());
+    if (got.kind == pool::Checkout::Kind::kWait) {
+      co_await waiter_->timer.async_wait(use_nothrow);
+      got = pool.finish_wait(waiter_, pool::Clock::now());
+      ++waiter_->generation;
+    }
+    switch (got.kind) {
+      case pool::Checkout::Kind::kServer:
+        server_.reset(static_cast<backend::ServerConnection*>(got.server.release()));
+        if (server_->worker != worker_.id) server_->move_to(client_.get_executor(), worker_.id);
+        if (!server_->idle_check()) {
+          spdlog::info("server connection to {} was closed while idle; dropping it",
+                       entry_->target.address());
+          drop_server();
+          continue;
+        }
+        co_return std::nullopt;
+      case pool::Checkout::Kind::kConnect:
+        co_return co_await open_server();
+      case pool::Checkout::Kind::kFail:
+        co_return error_fields("ERROR", sqlstate::kConnectionFailure, got.error);
+      case pool::Checkout::Kind::kWait:
+        if (shutdown_) {
+          co_return error_fields("FATAL", sqlstate::kAdminShutdown,
+                                 "terminating connection due to administrator command");
+        }
+        co_return error_fields(
+            "ERROR", sqlstate::kQueryCanceled,
+            "canceling statement due to query_wait_timeout: no server connection became free "
+            "within " + std::to_string(config_->query_wait_timeout.count()) + " ms");
+    }
+  }
+}
+
+// Opens a new server connection in a connect slot the pool granted.
+awaitable<std::optional<protocol::ErrorFields>> Session::open_server() {
+  auto& pool = entry_->pool;
+  auto conn = co_await backend::connect_server(entry_->target, config_->server_connect_timeout,
+                                               worker_.id);
+  if (!conn) {
+    pool.connect_failed(conn.error().message, pool::Clock::now());
+    spdlog::warn("server login to {} as \"{}\" failed: {}", entry_->target.address(),
+                 entry_->target.user, conn.error().message);
+    co_return error_fields("ERROR", conn.error().code, conn.error().message);
+  }
+  pool.connected();
+  if (!pool.has_server_params()) {
+    pool.set_server_params({(*conn)->params.begin(), (*conn)->params.end()});
+  }
+  server_ = std::move(*conn);
+  spdlog::debug("opened server connection to {} (pid {})", entry_->target.address(),
+                server_->backend_pid);
+  co_return std::nullopt;
+}
+
+awaitable<std::optional<protocol::ErrorFields>> Session::sync_params() {
+  std::vector<std::string> changed, reset;
+  std::string sql = build_sync_sql(desired_, server_->params, changed, reset);
+  if (sql.empty()) co_return std::nullopt;
+  auto status = co_await backend::run_internal_query(*server_, sql, kInternalQueryTimeout);
+  if (!status) co_return error_fields("FATAL", status.error().code, status.error().message);
+  for (const auto& name : changed) {
+    if (baseline_.count(name)) {
+      desired_[name] = server_->params[name];  // the server's spelling of the value
+    } else {
+      server_->params[name] = desired_[name];
+    }
+  }
+  for (const auto& name : reset) server_->params.erase(name);
+  co_return std::nullopt;
+}
+
+awaitable<PumpEnd> Session::attached() {
+  outstanding_ = 0;
+  c_remaining_ = 0;
+  s_remaining_ = 0;
+  a_busy_ = false;
+  releasing_ = false;
+  pending_fatal_.reset();
+  if (cancel_target_) {
+    cancel_target_->set(server_->peer, server_->backend_pid, server_->backend_secret);
+  }
+  auto result = co_await (client_to_server() || server_to_client());
+  co_return result.index() == 0 ? std::get<0>(result) : std::get<1>(result);
+}
+
+awaitable<PumpEnd> Session::client_to_server() {
+  for (;;) {
+    if (!cin_.empty()) {
+      bool terminate = false;
+      std::string error;
+      size_t n = scan_client(cin_.readable(), terminate, error);
+      if (n > 0) {
+        a_busy_ = true;
+        auto [ec, w] = co_await asio::async_write(
+            server_->socket(), asio::buffer(cin_.readable().data(), n), use_nothrow);
+        a_busy_ = false;
+        if (ec) co_return PumpEnd::kServerGone;
+        cin_.consume(n);
+      }
+      if (terminate) co_return PumpEnd::kClientTerminated;
+      if (!error.empty()) {
+        pending_fatal_ = error_fields("FATAL", sqlstate::kProtocolViolation, std::move(error));
+        co_return PumpEnd::kClientError;
+      }
+    }
+    if (releasing_) co_return PumpEnd::kInterrupted;
+    auto [ec, n] = co_await client_.async_read_some(
+        asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+    cin_.commit(n);
+    if (releasing_) co_return PumpEnd::kInterrupted;
+    if (ec) {
+      co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
+                                                     : PumpEnd::kClientGone;
+    }
+  }
+}
+
+awaitable<PumpEnd> Session::server_to_client() {
+  auto& in = server_->in();
+  for (;;) {
+    if (!in.empty()) {
+      bool saw_ready = false, bad = false;
+      size_t n = scan_server(in.readable(), saw_ready, bad);
+      if (bad) co_return PumpEnd::kServerGone;
+      if (n > 0) {
+        auto [ec, w] = co_await asio::async_write(client_, asio::buffer(in.readable().data(), n),
+                                                  use_nothrow);
+        if (ec) co_return PumpEnd::kClientGone;
+        in.consume(n);
+      }
+      bool session_mode = entry_->mode == config::PoolMode::kSession;
+      if (saw_ready && in.empty() && outstanding_ == 0 && server_->txn_status == 'I' &&
+          c_remaining_ == 0 && !a_busy_ && (!session_mode || shutdown_)) {
+        releasing_ = true;
+        co_return PumpEnd::kReleased;
+      }
+    }
+    auto [ec, n] = co_await server_->socket().async_read_some(
+        asio::buffer(in.write_area(kReadChunk), in.writable()), use_nothrow);
+    in.commit(n);
+    if (ec) {
+      co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
+                                                     : PumpEnd::kServerGone;
+    }
+  }
+}
+
+// Walks client messages by header only: counts the ones that will be answered by a
+// ReadyForQuery, stops before Terminate, rejects oversized or malformed headers.
+// Returns how many bytes may be forwarded (partial bodies included: they stream).
+size_t Session::scan_client(std::string_view data, bool& terminate, std::string& error) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    if (c_remaining_ > 0) {
+      size_t take = std::min(c_remaining_, data.size() - pos);
+      pos += take;
+      c_remaining_ -= take;
+      continue;
+    }
+    auto header = protocol::parse_header(data.substr(pos), config_->max_message_size);
+    if (header.status == protocol::FrameStatus::kNeedMore) break;
+    if (header.status == protocol::FrameStatus::kError) {
+      error = header.error;
+      break;
+    }
+    switch (header.type) {
+      case protocol::msg::kQuery:
+      case protocol::msg::kSync:
+      case protocol::msg::kFunctionCall:
+        ++outstanding_;
+        break;
+      case protocol::msg::kTerminate:
+        terminate = true;
+        return pos;
+      default:
+        break;
+    }
+    pos += protocol::kHeaderSize;
+    c_remaining_ = header.length - 4;
+  }
+  return pos;
+}
+
+// Walks server messages by header only, except ReadyForQuery (transaction status,
+// request count) and ParameterStatus (the client's session values), which are read
+// whole. Returns how many bytes may be forwarded.
+size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    if (s_remaining_ > 0) {
+      size_t take = std::min(s_remaining_, data.size() - pos);
+      pos += take;
+      s_remaining_ -= take;
+      continue;
+    }
+    auto rest = data.substr(pos);
+    auto header = protocol::parse_header(rest, kMaxServerMessage);
+    if (header.status == protocol::FrameStatus::kNeedMore) break;
+    if (header.status == protocol::FrameStatus::kError) {
+      bad = true;
+      break;
+    }
+    if (header.type == protocol::msg::kReadyForQuery ||
+        header.type == protocol::msg::kParameterStatus) {
+      if (rest.size() < header.wire_size()) break;  // small: wait for all of it
+      auto body = rest.substr(protocol::kHeaderSize, header.length - 4);
+      if (header.type == protocol::msg::kReadyForQuery) {
+        if (outstanding_ > 0) --outstanding_;
+        server_->txn_status = body.empty() ? 'I' : body[0];
+        saw_ready = true;
+      } else if (auto ps = protocol::parse_parameter_status(body)) {
+        server_->params[std::string(ps->name)] = std::string(ps->value);
+        desired_[std::string(ps->name)] = std::string(ps->value);
+      }
+      pos += header.wire_size();
+      continue;
+    }
+    pos += protocol::kHeaderSize;
+    s_remaining_ = header.length - 4;
+  }
+  return pos;
+}
+
+bool Session::server_clean() const {
+  return server_ && outstanding_ == 0 && s_remaining_ == 0 && c_remaining_ == 0 &&
+         server_->in().empty();
+}
+
+void Session::release_server() {
+  if (cancel_target_) cancel_target_->clear();
+  std::unique_ptr<pool::PooledServer> s(server_.release());
+  auto refused = entry_->pool.release(std::move(s), pool::Clock::now());
+  // A refused (expired) server is closed as `refused` goes out of scope.
+}
+
+void Session::drop_server() {
+  if (cancel_target_) cancel_target_->clear();
+  server_.reset();
+  entry_->pool.drop();
+}
+
+// Reads and discards the server's answers to what the client sent before it left, so
+// that the connection can be reused. False when that did not finish in time.
+awaitable<bool> Session::drain_server() {
+  if (c_remaining_ > 0) co_return false;  // the server holds half a message
+  if (server_clean()) co_return true;
+  auto done = co_await with_timeout(discard_answers(), kDrainTimeout);
+  co_return done && *done;
+}
+
+awaitable<bool> Session::discard_answers() {
+  auto& in = server_->in();
+  for (;;) {
+    bool saw_ready = false, bad = false;
+    size_t n = scan_server(in.readable(), saw_ready, bad);
+    if (bad) co_return false;
+    in.consume(n);
+    if (outstanding_ == 0 && s_remaining_ == 0 && in.empty()) co_return true;
+    auto [ec, m] = co_await server_->socket().async_read_some(
+        asio::buffer(in.write_area(kReadChunk), in.writable()), use_nothrow);
+    in.commit(m);
+    if (ec) co_return false;
+  }
+}
+
+// The client is gone (or the session is ending): make the server clean and give it
+// back, or close it.
+awaitable<void> Session::finish_server(PumpEnd end) {
+  if (!server_) co_return;
+  if (cancel_target_) cancel_target_->clear();
+  if (end == PumpEnd::kServerGone) {
+    drop_server();
+    co_return;
+  }
+  if (!co_await drain_server()) {
+    spdlog::info("closing server connection (pid {}): client left with a request running",
+                 server_->backend_pid);
+    co_await backend::send_cancel(server_->peer, server_->backend_pid, server_->backend_secret,
+                                  config_->server_connect_timeout);
+    drop_server();
+    co_return;
+  }
+  if (server_->txn_status != 'I') {
+    auto status = co_await backend::run_internal_query(*server_, "ROLLBACK", kInternalQueryTimeout);
+    if (!status || server_->txn_status != 'I') {
+      drop_server();
+      co_return;
+    }
+  }
+  if (entry_->mode == config::PoolMode::kSession && !config_->server_reset_query.empty()) {
+    auto status = co_await backend::run_internal_query(*server_, config_->server_reset_query,
+                                                       kInternalQueryTimeout);
+    if (!status) {
+      drop_server();
+      co_return;
+    }
+    std::erase_if(server_->params, [&](const auto& p) { return !baseline_.count(p.first); });
+  }
+  release_server();
+}
+
+// Answers a request that cannot get a server with an error, keeping the client's
+// connection usable: skips the request's messages (through Sync, or one Query), then
+// sends the error and ReadyForQuery.
+awaitable<void> Session::reject_request(const protocol::ErrorFields& error) {
+  if (error.severity == "FATAL") {
+    co_await send_fatal(error.sqlstate, error.message);
+    shutdown_ = true;
+    co_return;
+  }
+  for (;;) {
+    auto header = protocol::frame_message(cin_.readable(), config_->max_message_size);
+    if (header.status == protocol::FrameStatus::kFrame) {
+      cin_.consume(header.wire_size());
+      if (header.type == protocol::msg::kQuery || header.type == protocol::msg::kSync) break;
+      if (header.type == protocol::msg::kTerminate) co_return;
+      continue;
+    }
+    if (header.status == protocol::FrameStatus::kError) co_return;
+    auto [ec, n] = co_await client_.async_read_some(
+        asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+    cin_.commit(n);
+    if (ec) co_return;
+  }
+  out_.clear();
+  protocol::write_error_response(out_, error);
+  protocol::write_ready_for_query(out_, 'I');
+  co_await write_client(out_);
+}
+
+awaitable<bool> Session::write_client(std::string_view data) {
+  auto [ec, n] = co_await asio::async_write(client_, asio::buffer(data), use_nothrow);
+  co_return !ec;
+}
+
+awaitable<void> Session::send_fatal(std::string_view code, std::string message) {
+  out_.clear();
+  protocol::write_error_response(out_, error_fields("FATAL", code, std::move(message)));
+  co_await write_client(out_);
+}
+
+}  // namespace pgmux::session
