@@ -171,8 +171,11 @@ void Server::Impl::reload() {
       fresh->listen.port != old->listen.port) {
     spdlog::warn("reload: listen and workers changes take effect only after a restart");
   }
-  runtime.set_config(fresh);
-  spdlog::info("configuration reloaded from {}", config_path);
+  auto retired = runtime.set_config(fresh);
+  for (auto& entry : retired) {
+    for (auto& server : entry->pool.take_all_idle()) destroy_on_owner(std::move(server));
+  }
+  spdlog::info("configuration reloaded from {} ({} pool(s) retired)", config_path, retired.size());
 }
 
 awaitable<void> Server::Impl::maintenance() {

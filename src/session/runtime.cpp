@@ -48,9 +48,49 @@ std::shared_ptr<const config::Config> Runtime::config() const {
   return config_;
 }
 
-void Runtime::set_config(std::shared_ptr<const config::Config> config) {
+namespace {
+
+pool::PoolLimits limits_for(const config::Config& config, const config::DatabaseConfig& db) {
+  pool::PoolLimits limits;
+  limits.pool_size = db.pool_size;
+  limits.min_pool_size = db.min_pool_size;
+  limits.idle_timeout = config.server_idle_timeout;
+  limits.lifetime = config.server_lifetime;
+  limits.login_retry = config.server_login_retry;
+  return limits;
+}
+
+backend::ServerTarget target_for(const config::DatabaseConfig& db, const config::UserConfig& user) {
+  return backend::ServerTarget{db.host, db.port, db.dbname, user.name, user.server_password};
+}
+
+bool same_target(const backend::ServerTarget& a, const backend::ServerTarget& b) {
+  return a.host == b.host && a.port == b.port && a.dbname == b.dbname && a.user == b.user &&
+         a.password == b.password;
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<PoolEntry>> Runtime::set_config(
+    std::shared_ptr<const config::Config> config) {
   std::lock_guard lock(mu_);
   config_ = std::move(config);
+  std::vector<std::shared_ptr<PoolEntry>> retired;
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    const auto* db = config_->find_database(it->first.first);
+    const auto* user = config_->find_user(it->first.second);
+    auto& entry = it->second;
+    if (db && user && db->pool_mode == entry->mode &&
+        same_target(target_for(*db, *user), entry->target)) {
+      entry->pool.set_limits(limits_for(*config_, *db));
+      ++it;
+    } else {
+      entry->retired = true;
+      retired.push_back(std::move(entry));
+      it = pools_.erase(it);
+    }
+  }
+  return retired;
 }
 
 std::shared_ptr<PoolEntry> Runtime::pool_for(const config::DatabaseConfig& db,
@@ -59,15 +99,8 @@ std::shared_ptr<PoolEntry> Runtime::pool_for(const config::DatabaseConfig& db,
   auto key = std::make_pair(db.name, user.name);
   auto it = pools_.find(key);
   if (it != pools_.end()) return it->second;
-  pool::PoolLimits limits;
-  limits.pool_size = db.pool_size;
-  limits.min_pool_size = db.min_pool_size;
-  limits.idle_timeout = config_->server_idle_timeout;
-  limits.lifetime = config_->server_lifetime;
-  limits.login_retry = config_->server_login_retry;
-  backend::ServerTarget target{db.host, db.port, db.dbname, user.name, user.server_password};
-  auto entry = std::make_shared<PoolEntry>(limits, config_->workers, std::move(target),
-                                           db.pool_mode);
+  auto entry = std::make_shared<PoolEntry>(limits_for(*config_, db), config_->workers,
+                                           target_for(db, user), db.pool_mode);
   pools_.emplace(key, entry);
   return entry;
 }

@@ -171,9 +171,10 @@ awaitable<bool> Session::read_client_message_header() {
 awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
   auto& pool = entry_->pool;
   for (;;) {
-    waiter_->timer.expires_after(config_->query_wait_timeout);
     auto got = pool.checkout(worker_.id, waiter_, pool::Clock::now());
     if (got.kind == pool::Checkout::Kind::kWait) {
+      // wake() posts to this thread, so it cannot run before the wait below starts.
+      waiter_->timer.expires_after(config_->query_wait_timeout);
       co_await waiter_->timer.async_wait(use_nothrow);
       got = pool.finish_wait(waiter_, pool::Clock::now());
       ++waiter_->generation;
@@ -402,6 +403,10 @@ bool Session::server_clean() const {
 }
 
 void Session::release_server() {
+  if (entry_->retired) {
+    drop_server();
+    return;
+  }
   if (cancel_target_) cancel_target_->clear();
   std::unique_ptr<pool::PooledServer> s(server_.release());
   auto refused = entry_->pool.release(std::move(s), pool::Clock::now());

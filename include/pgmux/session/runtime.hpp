@@ -34,6 +34,7 @@ struct PoolEntry {
   pool::Pool pool;
   const backend::ServerTarget target;
   const config::PoolMode mode;
+  std::atomic<bool> retired{false};  // replaced by a reload: servers are closed, not returned
 };
 
 // Where a client's CancelRequest must go right now. Thread-safe (own mutex).
@@ -88,7 +89,10 @@ class Runtime {
 
   // Current configuration (a snapshot; reload swaps it). Thread-safe.
   std::shared_ptr<const config::Config> config() const;
-  void set_config(std::shared_ptr<const config::Config> config);
+  // Swaps in a new configuration. Pools whose database and user still exist with the
+  // same server and mode take the new limits; the others are retired (returned):
+  // their sessions finish on them, new sessions get a fresh pool. Thread-safe.
+  std::vector<std::shared_ptr<PoolEntry>> set_config(std::shared_ptr<const config::Config> config);
 
   // The pool for (database, user), created on first use. Thread-safe.
   std::shared_ptr<PoolEntry> pool_for(const config::DatabaseConfig& db,
