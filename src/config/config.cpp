@@ -228,7 +228,10 @@ bool Parser::classify_password(UserDraft& draft) {
   UserConfig& user = draft.user;
   std::string path = "users." + user.name + ".password";
   if (!draft.password) {
-    if (user.auth == AuthMethod::kTrust) return true;
+    if (user.auth == AuthMethod::kTrust) {
+      user.server_password = draft.server_password.value_or("");
+      return true;
+    }
     return reader_.fail(draft.line, path,
                         "required key is missing (only auth: trust users may omit it)");
   }

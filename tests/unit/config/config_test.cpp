@@ -230,6 +230,13 @@ TEST(ConfigTest, TrustUserMayKeepServerPassword) {
   EXPECT_EQ(config.users.at("app").server_password, "pw");
 }
 
+TEST(ConfigTest, TrustUserWithOnlyServerPassword) {
+  Config config =
+      parse_ok("users: {app: {auth: trust, server_password: s3}}\ndatabases: {d: {host: h}}\n");
+  EXPECT_TRUE(config.users.at("app").password.empty());
+  EXPECT_EQ(config.users.at("app").server_password, "s3");
+}
+
 TEST(ConfigTest, FindUserAndDatabase) {
   Config config = parse_ok(kMinimal);
   ASSERT_NE(config.find_user("app"), nullptr);
