@@ -1,0 +1,232 @@
+// Helpers for the integration tests: the PostgreSQL cluster started by pg_cluster.sh, the pgmux
+// process under test, bounded libpq calls, child commands and a raw protocol client.
+// Thread-safety: PgConn/PgmuxProcess objects belong to one thread; free functions are thread-safe.
+#pragma once
+
+#include <libpq-fe.h>
+#include <gtest/gtest.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pgmux::itest {
+
+using Millis = std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+// Roles the cluster fixture creates (pg_cluster.sh); pgmux_scram's password is stored as a SCRAM
+// secret, pgmux_md5's as an md5 hash, so the server asks pgmux for SCRAM and md5 respectively.
+inline constexpr const char* kScramUser = "pgmux_scram";
+inline constexpr const char* kScramPassword = "scram_pw";
+inline constexpr const char* kMd5User = "pgmux_md5";
+inline constexpr const char* kMd5Password = "md5_pw";
+
+// Value of an environment variable; throws std::runtime_error naming it when unset.
+std::string required_env(const char* name);
+// Path of the pgmux binary under test ($PGMUX_BIN).
+std::string pgmux_bin();
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+uint16_t free_port();
+// True when a TCP connection to 127.0.0.1:port is accepted within `timeout`.
+bool tcp_connectable(uint16_t port, Millis timeout = 500ms);
+
+// Calls `done` until it returns true or `timeout` passes (checking every `interval`). Returns the
+// last answer. This is a deadline-bounded wait for an observable event, not a fixed delay.
+bool wait_until(const std::function<bool()>& done, Millis timeout, Millis interval = 10ms);
+
+// Outcome of run_command.
+struct CommandResult {
+  int exit_code = -1;    // -1 when killed by a signal or timed out
+  int term_signal = 0;   // signal that ended it, if any
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+  std::string describe() const;  // exit status plus both streams, for failure messages
+};
+// Runs argv[0] (searched in PATH) with stdin from /dev/null, the caller's environment minus any
+// PG* variable (PGMUX_* kept) plus `env`; kills it with SIGKILL when `timeout` passes.
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env = {}, Millis timeout = 30s);
+
+// A libpq result (or a harness-made error such as a timeout). Movable, owns the PGresult.
+class PgResult {
+ public:
+  PgResult() = default;
+  PgResult(PGresult* res, std::string error);
+  bool ok() const;                   // PGRES_COMMAND_OK or PGRES_TUPLES_OK
+  const std::string& error() const { return error_; }  // empty when ok()
+  std::string sqlstate() const;      // "" when none
+  int rows() const;
+  std::string value(int row = 0, int col = 0) const;  // "" when out of range or NULL
+  long long int_value(int row = 0, int col = 0) const;  // -1 when not a number
+  const PGresult* get() const { return res_.get(); }
+
+ private:
+  std::unique_ptr<PGresult, void (*)(PGresult*)> res_{nullptr, PQclear};
+  std::string error_;
+};
+
+// An owned libpq connection; every call on it is bounded in time.
+class PgConn {
+ public:
+  PgConn() = default;
+  explicit PgConn(PGconn* conn) : conn_(conn, PQfinish) {}
+  bool ok() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+  PGconn* get() const { return conn_.get(); }
+  std::string error() const { return conn_ ? PQerrorMessage(conn_.get()) : "no connection"; }
+  // Sends `sql` (simple protocol) and collects every result; returns the first failing result,
+  // else the last one. A timeout gives an error result "timed out after N ms".
+  PgResult exec(const std::string& sql, Millis timeout = 10s);
+  // Extended protocol with text parameters.
+  PgResult exec_params(const std::string& sql, const std::vector<std::string>& params,
+                       Millis timeout = 10s);
+  // Asynchronous use: send() a query now, wait_result() for it later (bounded as exec()).
+  bool send(const std::string& sql);
+  PgResult wait_result(Millis timeout = 10s);
+  // Closes the socket under libpq's feet (as a crashed client would), then frees the connection.
+  void kill_socket();
+  void close() { conn_.reset(); }
+
+ private:
+  std::unique_ptr<PGconn, void (*)(PGconn*)> conn_{nullptr, PQfinish};
+};
+
+// Outcome of connect().
+struct ConnectOutcome {
+  PgConn conn;
+  bool ok = false;
+  std::string error;  // PQerrorMessage with PQERRORS_VERBOSE (so it carries the SQLSTATE)
+  Millis elapsed{0};
+};
+// Connects (PQconnectStart/PQconnectPoll) within `timeout`; errors are reported verbosely,
+// e.g. "FATAL:  28P01: password authentication failed for user ...".
+ConnectOutcome connect(const std::string& conninfo, Millis timeout = 10s);
+
+// The cluster started by pg_cluster.sh ($PGMUX_TEST_PGDIR holds its socket and `port` file).
+class PgCluster {
+ public:
+  static const PgCluster& get();  // throws std::runtime_error when the fixture is missing
+  const std::string& dir() const { return dir_; }
+  uint16_t port() const { return port_; }
+  // Superuser `postgres` over the unix socket (trust).
+  std::string superuser_conninfo(const std::string& db = "postgres") const;
+  // Over TCP with a password (what pgmux itself does).
+  std::string tcp_conninfo(const std::string& db, const std::string& user,
+                           const std::string& password) const;
+  // Opens a superuser connection; throws std::runtime_error on failure.
+  PgConn superuser(const std::string& db = "postgres") const;
+  // Runs SQL as superuser in `db` on a fresh connection.
+  PgResult exec(const std::string& db, const std::string& sql) const;
+  // Number of server backends of `db` (optionally of `user`, optionally in a state LIKE `state`).
+  long long backends(const PgConn& super, const std::string& db, const std::string& user = "",
+                     const std::string& state_like = "") const;
+
+ private:
+  std::string dir_;
+  uint16_t port_ = 0;
+};
+
+// One `databases:` entry of a pgmux config.
+struct DatabaseEntry {
+  std::string name;         // what clients ask for
+  std::string dbname;       // on the server; empty = same as name
+  uint16_t port = 0;        // 0 = the cluster's port
+  std::string pool_mode;    // empty = the global one
+  int pool_size = 0;        // 0 = the global one
+};
+
+// A pgmux config for tests: both test users with plain passwords, pool settings, databases.
+struct PgmuxConfig {
+  uint16_t port = 0;                 // 0 = pick a free port when rendered by PgmuxProcess
+  std::string pool_mode = "transaction";
+  int pool_size = 5;
+  int workers = 2;
+  std::string log_level = "info";
+  std::vector<DatabaseEntry> databases;
+  std::string extra;                 // further top-level YAML lines, e.g. "max_client_connections: 2\n"
+  std::string users;                 // whole `users:` section; empty = default_users()
+  static std::string default_users();
+  std::string yaml() const;          // port must be set
+};
+
+// The pgmux binary under test, run with a config written to a temporary directory.
+// Destruction stops it (SIGTERM, then SIGKILL) and, if the test failed, prints its stderr.
+class PgmuxProcess {
+ public:
+  explicit PgmuxProcess(PgmuxConfig config, std::map<std::string, std::string> env = {});
+  ~PgmuxProcess();
+  PgmuxProcess(const PgmuxProcess&) = delete;
+  PgmuxProcess& operator=(const PgmuxProcess&) = delete;
+
+  // Spawns `pgmux -c FILE` and waits until its port accepts a TCP connection (success) or the
+  // process exits or `timeout` passes (failure carrying its stderr).
+  ::testing::AssertionResult start(Millis timeout = 10s);
+  // Sends SIGTERM and waits up to `timeout`, then SIGKILLs. Returns the exit code, or -1 when it
+  // had to be killed or died of a signal.
+  int stop(Millis timeout = 15s);
+  // Waits up to `timeout` for the process to exit by itself (no signal). Returns its exit code,
+  // -1 when it died of a signal, -2 when it is still running.
+  int wait_exit(Millis timeout);
+  // True while the process has not exited.
+  bool running();
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return config_.port; }
+  const std::string& config_path() const { return config_path_; }
+  std::string stderr_text() const;
+  // libpq conninfo to reach `db` through pgmux (connect_timeout bounded).
+  std::string conninfo(const std::string& db, const std::string& user = kScramUser,
+                       const std::string& password = kScramPassword) const;
+
+ private:
+  bool reap(bool block);
+  PgmuxConfig config_;
+  std::map<std::string, std::string> env_;
+  std::string dir_;
+  std::string config_path_;
+  std::string stderr_path_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+// A temporary directory removed (with its files) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  // Writes `content` to path()/name and returns the full path.
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// What a hand-written client saw when it logged in with a wrong password.
+struct RawLoginOutcome {
+  bool authenticated = false;                // the server sent AuthenticationOk (it should not)
+  std::map<char, std::string> error_fields;  // fields of the ErrorResponse ('S', 'C', 'M', ...)
+  std::vector<int> auth_requests;            // Authentication codes seen (10 SASL, 5 MD5, 3 clear)
+  std::string problem;                       // non-empty when the exchange broke off unexpectedly
+};
+// Sends a StartupMessage over a raw socket and answers whatever authentication request comes
+// with a wrong secret (a SCRAM exchange with a bogus proof, a bad md5 hash or a bad cleartext
+// password), then reads the ErrorResponse. Bounded by `timeout`.
+RawLoginOutcome raw_login_wrong_password(uint16_t port, const std::string& user,
+                                         const std::string& database, Millis timeout = 10s);
+
+// Lower-cased copy.
+std::string lower(std::string text);
+// A string unique to this process and call, for rows a test inserts ("prefix_<pid>_<n>").
+std::string unique_tag(const std::string& prefix);
+// `needle` occurs in `haystack` (for EXPECT_PRED2 messages that show both).
+bool contains(const std::string& haystack, const std::string& needle);
+
+}  // namespace pgmux::itest
