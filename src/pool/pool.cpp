@@ -17,12 +17,13 @@ Checkout Pool::checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter,
     out.server = std::move(server);
     return out;
   }
-  if (waiters_.empty() && total_ < limits_.pool_size) {
-    if (in_backoff(now)) {
-      out.kind = Checkout::Kind::kFail;
-      out.error = last_error_;
-      return out;
-    }
+  grant_free_slots_locked(now);  // clients queued through a backoff come first
+  if (in_backoff(now) && total_ == 0) {
+    out.kind = Checkout::Kind::kFail;
+    out.error = last_error_;
+    return out;
+  }
+  if (waiters_.empty() && total_ < limits_.pool_size && !in_backoff(now)) {
     ++total_;
     ++connecting_;
     out.kind = Checkout::Kind::kConnect;
@@ -50,6 +51,7 @@ Checkout Pool::finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_po
       --connecting_;
       out.kind = Checkout::Kind::kFail;
       out.error = last_error_;
+      grant_free_slots_locked(now);  // fails the other waiters if no server is left
     } else {
       out.kind = Checkout::Kind::kConnect;
     }
@@ -74,7 +76,7 @@ std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server
   std::lock_guard lock(mu_);
   if (now - server->created_at >= limits_.lifetime || total_ > limits_.pool_size) {
     --total_;
-    if (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
+    grant_free_slots_locked(now);
     return server;
   }
   if (!waiters_.empty()) {
@@ -106,13 +108,7 @@ void Pool::connect_failed(const std::string& error, Clock::time_point now) {
   auto factor = 1u << std::min<uint32_t>(failures_ - 1, 4);
   retry_at_ = now + limits_.login_retry * factor;
   last_error_ = error;
-  if (total_ > 0) return;  // existing servers will serve the waiters
-  for (auto& [waiter, since] : waiters_) {
-    waiter->queued_ = false;
-    waiter->error_ = error;
-    waiter->wake();
-  }
-  waiters_.clear();
+  grant_free_slots_locked(now);  // existing servers, if any, will serve the waiters
 }
 
 std::vector<std::unique_ptr<PooledServer>> Pool::take_expired(Clock::time_point now) {
@@ -138,6 +134,7 @@ std::vector<std::unique_ptr<PooledServer>> Pool::take_expired(Clock::time_point 
 
 uint32_t Pool::reserve_warm_slots(Clock::time_point now) {
   std::lock_guard lock(mu_);
+  grant_free_slots_locked(now);
   if (in_backoff(now) || total_ >= limits_.min_pool_size) return 0;
   uint32_t n = limits_.min_pool_size - total_;
   total_ += n;
@@ -232,6 +229,25 @@ void Pool::grant_next_waiter_locked(std::unique_ptr<PooledServer> server) {
     waiter->may_connect_ = true;
   }
   waiter->wake();
+}
+
+// Free slots go to the oldest waiters as connect slots, except during a backoff; a
+// backoff with no server left fails every waiter, since no release would wake them.
+void Pool::grant_free_slots_locked(Clock::time_point now) {
+  if (in_backoff(now)) {
+    if (total_ == 0) fail_waiters_locked(last_error_);
+    return;
+  }
+  while (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
+}
+
+void Pool::fail_waiters_locked(const std::string& error) {
+  for (auto& [waiter, since] : waiters_) {
+    waiter->queued_ = false;
+    waiter->error_ = error;
+    waiter->wake();
+  }
+  waiters_.clear();
 }
 
 void Pool::push_idle(std::unique_ptr<PooledServer> server, Clock::time_point now) {

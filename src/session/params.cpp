@@ -56,6 +56,7 @@ bool is_read_only_param(std::string_view name) {
 
 bool is_valid_param_name(std::string_view name) {
   if (name.empty() || name.front() == '.' || name.back() == '.') return false;
+  if (name.find("..") != std::string_view::npos) return false;  // "" is no identifier
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
   });
@@ -117,7 +118,10 @@ std::string quote_name(std::string_view name) {
   for (;;) {
     size_t dot = name.find('.', start);
     out += '"';
-    out += name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    for (char c : name.substr(start, dot == std::string_view::npos ? dot : dot - start)) {
+      if (c == '"') out += '"';
+      out += c;
+    }
     out += '"';
     if (dot == std::string_view::npos) break;
     out += '.';

@@ -79,8 +79,9 @@ class Pool {
   Pool(PoolLimits limits, unsigned workers);
 
   // Non-blocking. Prefers an idle server of `worker`, then any idle server (the caller
-  // moves its socket), then a connect slot while fewer than pool_size exist; otherwise
-  // queues `waiter` (FIFO) and returns kWait.
+  // moves its socket), then a connect slot while fewer than pool_size exist and no one
+  // is queued; otherwise queues `waiter` (FIFO) and returns kWait. During a connect
+  // backoff it returns kFail only when no server exists; while some do, it queues.
   Checkout checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter, Clock::time_point now);
   // Collects a queued waiter's grant (kServer or kConnect). If nothing was granted
   // yet, dequeues the waiter and returns kWait: the caller gives up (timeout/shutdown).
@@ -104,6 +105,7 @@ class Pool {
   std::vector<std::unique_ptr<PooledServer>> take_expired(Clock::time_point now);
   // Reserves connect slots to bring the pool up to min_pool_size (none during backoff);
   // returns how many the caller must open (each then connected()/connect_failed()).
+  // Called periodically: first hands free slots to clients queued through a backoff.
   uint32_t reserve_warm_slots(Clock::time_point now);
   // Removes and returns every idle server (RECONNECT, shutdown); slots freed.
   std::vector<std::unique_ptr<PooledServer>> take_all_idle();
@@ -124,6 +126,8 @@ class Pool {
   bool in_backoff(Clock::time_point now) const { return failures_ > 0 && now < retry_at_; }
   std::unique_ptr<PooledServer> pop_idle(unsigned worker);
   void grant_next_waiter_locked(std::unique_ptr<PooledServer> server);
+  void grant_free_slots_locked(Clock::time_point now);
+  void fail_waiters_locked(const std::string& error);
   void push_idle(std::unique_ptr<PooledServer> server, Clock::time_point now);
 
   mutable std::mutex mu_;
