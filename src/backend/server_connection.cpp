@@ -37,13 +37,13 @@ class LoginAuth {
   // Appends the reply (if any) to `out`; an error ends the login.
   util::Status answer(const protocol::AuthRequest& req, std::string& out) {
     switch (req.code) {
-      case 0:
+      case protocol::auth_code::kOk:
         return util::Ok{};
-      case 3:
+      case protocol::auth_code::kCleartext:
         if (!has_password()) return no_password();
         protocol::write_password_message(out, target_.password);
         return util::Ok{};
-      case 5: {
+      case protocol::auth_code::kMd5: {
         if (!has_password() || req.data.size() != 4) return no_password();
         std::array<uint8_t, 4> salt;
         std::copy(req.data.begin(), req.data.end(), salt.begin());
@@ -51,16 +51,16 @@ class LoginAuth {
         protocol::write_password_message(out, auth::md5_salted_response(hash, salt));
         return util::Ok{};
       }
-      case 10:
+      case protocol::auth_code::kSasl:
         return start_sasl(req.data, out);
-      case 11: {
+      case protocol::auth_code::kSaslContinue: {
         if (!scram_) return protocol_error("unexpected SASLContinue");
         auto reply = scram_->handle_server_first(req.data);
         if (!reply) return reply.error();
         protocol::write_sasl_response(out, *reply);
         return util::Ok{};
       }
-      case 12:
+      case protocol::auth_code::kSaslFinal:
         if (!scram_) return protocol_error("unexpected SASLFinal");
         return scram_->handle_server_final(req.data);
       default:
@@ -217,7 +217,8 @@ awaitable<util::Result<protocol::Header>> read_message(tcp::socket& socket, util
 
 namespace {
 
-awaitable<util::Status> internal_query(ServerConnection& server, std::string sql) {
+awaitable<util::Status> internal_query(ServerConnection& server, std::string sql,
+                                       std::vector<std::optional<std::string>>* row) {
   std::string out;
   protocol::write_query(out, sql);
   if (!co_await write_all(server.socket(), out)) {
@@ -233,6 +234,10 @@ awaitable<util::Status> internal_query(ServerConnection& server, std::string sql
       if (auto ps = protocol::parse_parameter_status(body)) {
         server.params[std::string(ps->name)] = std::string(ps->value);
       }
+    } else if (header->type == protocol::msg::kDataRow && row && row->empty()) {
+      auto values = protocol::parse_data_row(body);
+      if (!values) co_return values.error();
+      for (auto& v : *values) row->emplace_back(v ? std::optional<std::string>(*v) : std::nullopt);
     } else if (header->type == protocol::msg::kErrorResponse && !error) {
       auto fields = protocol::parse_error_response(body);
       error = fields ? util::make_error(fields->sqlstate, fields->message) : fields.error();
@@ -248,15 +253,28 @@ awaitable<util::Status> internal_query(ServerConnection& server, std::string sql
 
 }  // namespace
 
+namespace {
+util::Error no_answer(std::chrono::milliseconds timeout) {
+  return util::make_error(std::string(sqlstate::kConnectionFailure),
+                          "server did not answer within " + std::to_string(timeout.count()) + " ms");
+}
+}  // namespace
+
 awaitable<util::Status> run_internal_query(ServerConnection& server, std::string_view sql,
                                            std::chrono::milliseconds timeout) {
-  auto result = co_await with_timeout(internal_query(server, std::string(sql)), timeout);
-  if (!result) {
-    co_return util::make_error(std::string(sqlstate::kConnectionFailure),
-                               "server did not answer within " + std::to_string(timeout.count()) +
-                                   " ms");
-  }
+  auto result = co_await with_timeout(internal_query(server, std::string(sql), nullptr), timeout);
+  if (!result) co_return no_answer(timeout);
   co_return std::move(*result);
+}
+
+awaitable<util::Result<std::vector<std::optional<std::string>>>> fetch_row(ServerConnection& server,
+                                                            std::string_view sql,
+                                                            std::chrono::milliseconds timeout) {
+  std::vector<std::optional<std::string>> row;
+  auto result = co_await with_timeout(internal_query(server, std::string(sql), &row), timeout);
+  if (!result) co_return no_answer(timeout);
+  if (!*result) co_return result->error();
+  co_return row;
 }
 
 namespace {

@@ -37,7 +37,8 @@ constexpr std::string_view kTopLevelKeys[] = {
     "listen", "workers", "log_level", "max_client_connections", "max_message_size",
     "pool_mode", "pool_size", "min_pool_size", "server_reset_query", "client_login_timeout",
     "server_connect_timeout", "server_login_retry", "server_idle_timeout", "server_lifetime",
-    "query_wait_timeout", "shutdown_timeout", "users", "databases"};
+    "query_wait_timeout", "shutdown_timeout", "max_prepared_statements",
+    "track_extra_parameters", "users", "databases"};
 constexpr std::string_view kListenKeys[] = {"host", "port"};
 constexpr std::string_view kUserKeys[] = {"auth", "password", "server_password"};
 constexpr std::string_view kDatabaseKeys[] = {"host", "port", "dbname",
@@ -53,6 +54,7 @@ constexpr CountKey kCountKeys[] = {
     {"max_client_connections", &Config::max_client_connections, 1, kMaxClientConnections},
     {"pool_size", &Config::pool_size, 1, kMaxPoolSize},
     {"min_pool_size", &Config::min_pool_size, 0, kMaxPoolSize},
+    {"max_prepared_statements", &Config::max_prepared_statements, 0, 100000},
 };
 
 struct DurationKey {
@@ -137,6 +139,9 @@ bool Parser::top_level_entry(const Entry& e) {
   if (e.name == "workers") return parse_workers(e);
   if (e.name == "users") return parse_users(e);
   if (e.name == "databases") return parse_databases(e);
+  if (e.name == "track_extra_parameters") {
+    return reader_.read_name_list(e, config_.track_extra_parameters);
+  }
   if (e.name == "server_reset_query") {
     return reader_.read_text(e, "a string", config_.server_reset_query);
   }

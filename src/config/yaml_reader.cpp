@@ -2,6 +2,8 @@
 // Not thread-safe: one Reader per parse.
 #include "yaml_reader.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <utility>
 
@@ -104,6 +106,39 @@ bool Reader::read_text(const Entry& entry, std::string_view expected, std::strin
   util::Result<std::string> text = substitute_env(entry.value.Scalar(), env_);
   if (!text) return fail(entry, text.error().message);
   out = std::move(*text);
+  return true;
+}
+
+bool Reader::read_name_list(const Entry& entry, std::vector<std::string>& out) {
+  std::vector<std::string> items;
+  if (entry.value.IsSequence()) {
+    for (const auto& item : entry.value) {
+      if (!item.IsScalar()) return fail(entry, "expected a list of names, got a nested " + kind_of(item));
+      util::Result<std::string> text = substitute_env(item.Scalar(), env_);
+      if (!text) return fail(entry, text.error().message);
+      items.push_back(std::move(*text));
+    }
+  } else {
+    std::string text;
+    if (!read_text(entry, "a list of names", text)) return false;
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t comma = text.find(',', start);
+      if (comma == std::string::npos) comma = text.size();
+      items.emplace_back(trim(std::string_view(text).substr(start, comma - start)));
+      start = comma + 1;
+    }
+  }
+  out.clear();
+  for (auto& item : items) {
+    std::string name(trim(item));
+    if (name.empty()) continue;
+    bool valid = std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+    });
+    if (!valid) return fail(entry, "\"" + name + "\" is not a parameter name");
+    out.push_back(std::move(name));
+  }
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -64,6 +65,9 @@ class Reader {
   bool read_duration(const Entry& entry, Duration& out);
   // A size in bytes within [min, max].
   bool read_size(const Entry& entry, uint64_t min, uint64_t max, uint64_t& out);
+  // A list of names (letters, digits, '_' and '.'): a YAML sequence or one
+  // comma-separated string.
+  bool read_name_list(const Entry& entry, std::vector<std::string>& out);
   // The index in `choices` of the value.
   bool read_choice(const Entry& entry, std::span<const std::string_view> choices, size_t& out);
 

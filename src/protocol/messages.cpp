@@ -9,14 +9,6 @@
 namespace pgmux::protocol {
 namespace {
 
-// Authentication request codes ('R').
-constexpr int32_t kAuthOk = 0;
-constexpr int32_t kAuthCleartext = 3;
-constexpr int32_t kAuthMd5 = 5;
-constexpr int32_t kAuthSasl = 10;
-constexpr int32_t kAuthSaslContinue = 11;
-constexpr int32_t kAuthSaslFinal = 12;
-
 constexpr int32_t kTextOid = 25;
 
 util::Error malformed(std::string_view what) {
@@ -69,30 +61,30 @@ void write_notice_response(std::string& out, const ErrorFields& fields) {
   write_error_or_notice(out, msg::kNoticeResponse, fields);
 }
 
-void write_auth_ok(std::string& out) { write_auth(out, kAuthOk, {}); }
+void write_auth_ok(std::string& out) { write_auth(out, auth_code::kOk, {}); }
 
-void write_auth_cleartext(std::string& out) { write_auth(out, kAuthCleartext, {}); }
+void write_auth_cleartext(std::string& out) { write_auth(out, auth_code::kCleartext, {}); }
 
 void write_auth_md5(std::string& out, std::array<uint8_t, 4> salt) {
-  write_auth(out, kAuthMd5,
+  write_auth(out, auth_code::kMd5,
              std::string_view(reinterpret_cast<const char*>(salt.data()), salt.size()));
 }
 
 void write_auth_sasl(std::string& out, std::span<const std::string_view> mechanisms) {
   util::ByteWriter w(out);
   size_t at = w.begin_message(msg::kAuthentication);
-  w.i32(kAuthSasl);
+  w.i32(auth_code::kSasl);
   for (std::string_view m : mechanisms) w.cstring(m);
   w.u8(0);
   w.end_message(at);
 }
 
 void write_auth_sasl_continue(std::string& out, std::string_view data) {
-  write_auth(out, kAuthSaslContinue, data);
+  write_auth(out, auth_code::kSaslContinue, data);
 }
 
 void write_auth_sasl_final(std::string& out, std::string_view data) {
-  write_auth(out, kAuthSaslFinal, data);
+  write_auth(out, auth_code::kSaslFinal, data);
 }
 
 void write_parameter_status(std::string& out, std::string_view name, std::string_view value) {
@@ -234,6 +226,89 @@ void write_sync(std::string& out) { write_empty(out, msg::kSync); }
 
 void write_terminate(std::string& out) { write_empty(out, msg::kTerminate); }
 
+void write_parse(std::string& out, std::string_view name, std::string_view query,
+                 std::string_view param_types) {
+  util::ByteWriter w(out);
+  size_t at = w.begin_message(msg::kParse);
+  w.cstring(name);
+  w.cstring(query);
+  w.bytes(param_types);
+  w.end_message(at);
+}
+
+namespace {
+void write_target(std::string& out, char type, char kind, std::string_view name) {
+  util::ByteWriter w(out);
+  size_t at = w.begin_message(type);
+  w.u8(static_cast<uint8_t>(kind));
+  w.cstring(name);
+  w.end_message(at);
+}
+}  // namespace
+
+void write_close(std::string& out, char kind, std::string_view name) {
+  write_target(out, msg::kClose, kind, name);
+}
+
+void write_describe(std::string& out, char kind, std::string_view name) {
+  write_target(out, msg::kDescribe, kind, name);
+}
+
+util::Result<ParseMessage> parse_parse_message(std::string_view body) {
+  util::ByteReader r(body);
+  ParseMessage m;
+  int16_t count = 0;
+  if (!r.read_cstring(m.name) || !r.read_cstring(m.query)) return malformed("Parse");
+  std::string_view types = r.rest();
+  if (!r.read_i16(count) || count < 0 || r.remaining() != size_t(count) * 4) {
+    return malformed("Parse parameter types");
+  }
+  m.param_types = types;
+  return m;
+}
+
+util::Result<BindPrefix> parse_bind_prefix(std::string_view body_start) {
+  util::ByteReader r(body_start);
+  BindPrefix b;
+  if (!r.read_cstring(b.portal) || !r.read_cstring(b.statement)) {
+    return util::make_error("more", "Bind names incomplete");
+  }
+  b.prefix_size = body_start.size() - r.remaining();
+  return b;
+}
+
+util::Result<std::vector<std::optional<std::string_view>>> parse_data_row(std::string_view body) {
+  util::ByteReader r(body);
+  int16_t count = 0;
+  if (!r.read_i16(count) || count < 0) return malformed("DataRow");
+  std::vector<std::optional<std::string_view>> values;
+  values.reserve(static_cast<size_t>(count));
+  for (int16_t i = 0; i < count; ++i) {
+    int32_t len = 0;
+    if (!r.read_i32(len) || len < -1) return malformed("DataRow");
+    if (len == -1) {
+      values.emplace_back(std::nullopt);
+      continue;
+    }
+    std::string_view v;
+    if (!r.read_bytes(static_cast<size_t>(len), v)) return malformed("DataRow");
+    values.emplace_back(v);
+  }
+  if (!r.empty()) return malformed("DataRow");
+  return values;
+}
+
+util::Result<TargetMessage> parse_target_message(std::string_view body) {
+  util::ByteReader r(body);
+  TargetMessage t;
+  uint8_t kind = 0;
+  if (!r.read_u8(kind) || !r.read_cstring(t.name) || !r.empty() || (kind != 'S' && kind != 'P')) {
+    return malformed("Close/Describe");
+  }
+  t.kind = static_cast<char>(kind);
+  return t;
+}
+
 // ---- decoders ----
 
 util::Result<AuthRequest> parse_auth_request(std::string_view body) {
@@ -241,7 +316,7 @@ util::Result<AuthRequest> parse_auth_request(std::string_view body) {
   AuthRequest req;
   if (!r.read_i32(req.code)) return malformed("authentication request shorter than its code");
   req.data = r.rest();
-  if (req.code == kAuthMd5 && req.data.size() != 4) {
+  if (req.code == auth_code::kMd5 && req.data.size() != 4) {
     return malformed("MD5 authentication request without a 4-byte salt");
   }
   return req;

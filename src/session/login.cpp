@@ -261,6 +261,15 @@ awaitable<bool> Session::finish_login() {
     co_return false;
   }
   entry_ = runtime_.pool_for(*db, *user);
+  pooled_ = entry_->mode != config::PoolMode::kSession;
+  rename_ = pooled_ && config_->max_prepared_statements > 0;
+  if (pooled_ && !config_->track_extra_parameters.empty()) {
+    read_back_sql_ = "SELECT ";
+    for (const auto& name : config_->track_extra_parameters) {
+      if (read_back_sql_.size() > 7) read_back_sql_ += ", ";
+      read_back_sql_ += "current_setting(" + quote_literal(name) + ", true)";
+    }
+  }
   if (!entry_->pool.has_server_params()) {
     if (auto error = co_await acquire_server()) {
       co_await send_fatal(error->sqlstate, error->message);

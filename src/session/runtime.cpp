@@ -112,6 +112,18 @@ std::vector<std::shared_ptr<PoolEntry>> Runtime::pools() const {
   return out;
 }
 
+bool Runtime::statement_known(const std::string& name) const {
+  std::lock_guard lock(statements_mu_);
+  return known_statements_.count(name) != 0;
+}
+
+void Runtime::statement_accepted(const std::string& name) {
+  constexpr size_t kMaxKnownStatements = 100000;
+  std::lock_guard lock(statements_mu_);
+  if (known_statements_.size() >= kMaxKnownStatements) known_statements_.clear();
+  known_statements_.insert(name);
+}
+
 auth::ScramSecret Runtime::scram_secret_for(const config::UserConfig& user) {
   if (!user.scram_secret.empty()) {
     auto parsed = auth::parse_scram_secret(user.scram_secret);

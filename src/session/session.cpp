@@ -111,6 +111,10 @@ void Session::force_close() {
 awaitable<void> Session::serve() {
   for (;;) {
     if (!co_await read_client_message_header()) co_return;
+    if (rename_ && answer_locally()) {
+      if (!co_await write_client(out_)) co_return;
+      continue;
+    }
     if (auto error = co_await acquire_server()) {
       co_await reject_request(*error);
       if (shutdown_) co_return;
@@ -125,6 +129,7 @@ awaitable<void> Session::serve() {
     if (pending_fatal_) {
       co_await send_fatal(pending_fatal_->sqlstate, pending_fatal_->message);
     }
+    if (end == PumpEnd::kReleased && params_dirty_) co_await read_back_settings();
     if (end == PumpEnd::kReleased && !shutdown_) {
       release_server();
       continue;
@@ -251,6 +256,9 @@ awaitable<PumpEnd> Session::attached() {
   s_remaining_ = 0;
   a_busy_ = false;
   releasing_ = false;
+  sent_epoch_ = 0;
+  recv_epoch_ = 0;
+  replies_.clear();
   pending_fatal_.reset();
   if (cancel_target_) {
     cancel_target_->set(server_->peer, server_->backend_pid, server_->backend_secret);
@@ -265,14 +273,13 @@ awaitable<PumpEnd> Session::client_to_server() {
       bool terminate = false;
       std::string error;
       size_t n = scan_client(cin_.readable(), terminate, error);
-      if (n > 0) {
+      if (!segments_.empty()) {
         a_busy_ = true;
-        auto [ec, w] = co_await asio::async_write(
-            server_->socket(), asio::buffer(cin_.readable().data(), n), use_nothrow);
+        auto [ec, w] = co_await write_segments();
         a_busy_ = false;
         if (ec) co_return PumpEnd::kServerGone;
-        cin_.consume(n);
       }
+      cin_.consume(n);
       if (terminate) co_return PumpEnd::kClientTerminated;
       if (!error.empty()) {
         pending_fatal_ = error_fields("FATAL", sqlstate::kProtocolViolation, std::move(error));
@@ -291,6 +298,22 @@ awaitable<PumpEnd> Session::client_to_server() {
   }
 }
 
+// Sends segments_ (pieces of cin_ and scratch_) to the server in one gathered write.
+awaitable<std::tuple<error_code, size_t>> Session::write_segments() {
+  const char* base = cin_.readable().data();
+  if (segments_.size() == 1 && !segments_[0].scratch) {
+    co_return co_await asio::async_write(
+        server_->socket(), asio::buffer(base + segments_[0].offset, segments_[0].length),
+        use_nothrow);
+  }
+  gather_.clear();
+  for (const auto& seg : segments_) {
+    const char* from = seg.scratch ? scratch_.data() : base;
+    gather_.emplace_back(from + seg.offset, seg.length);
+  }
+  co_return co_await asio::async_write(server_->socket(), gather_, use_nothrow);
+}
+
 awaitable<PumpEnd> Session::server_to_client() {
   auto& in = server_->in();
   for (;;) {
@@ -298,17 +321,16 @@ awaitable<PumpEnd> Session::server_to_client() {
       bool saw_ready = false, bad = false;
       size_t n = scan_server(in.readable(), saw_ready, bad);
       if (bad) co_return PumpEnd::kServerGone;
-      if (n > 0) {
-        auto [ec, w] = co_await asio::async_write(client_, asio::buffer(in.readable().data(), n),
-                                                  use_nothrow);
+      if (!runs_.empty()) {
+        auto [ec, w] = co_await write_runs(in.readable().data());
         if (ec) co_return PumpEnd::kClientGone;
-        in.consume(n);
       }
-      bool session_mode = entry_->mode == config::PoolMode::kSession;
-      if (saw_ready && in.empty() && outstanding_ == 0 && server_->txn_status == 'I' &&
-          c_remaining_ == 0 && !a_busy_ && (!session_mode || shutdown_)) {
-        releasing_ = true;
-        co_return PumpEnd::kReleased;
+      in.consume(n);
+      if (saw_ready && in.empty() && outstanding_ == 0 && c_remaining_ == 0 && !a_busy_) {
+        if (auto end = transaction_end()) {
+          releasing_ = true;
+          co_return *end;
+        }
       }
     }
     auto [ec, n] = co_await server_->socket().async_read_some(
@@ -321,80 +343,36 @@ awaitable<PumpEnd> Session::server_to_client() {
   }
 }
 
-// Walks client messages by header only: counts the ones that will be answered by a
-// ReadyForQuery, stops before Terminate, rejects oversized or malformed headers.
-// Returns how many bytes may be forwarded (partial bodies included: they stream).
-size_t Session::scan_client(std::string_view data, bool& terminate, std::string& error) {
-  size_t pos = 0;
-  while (pos < data.size()) {
-    if (c_remaining_ > 0) {
-      size_t take = std::min(c_remaining_, data.size() - pos);
-      pos += take;
-      c_remaining_ -= take;
-      continue;
-    }
-    auto header = protocol::parse_header(data.substr(pos), config_->max_message_size);
-    if (header.status == protocol::FrameStatus::kNeedMore) break;
-    if (header.status == protocol::FrameStatus::kError) {
-      error = header.error;
-      break;
-    }
-    switch (header.type) {
-      case protocol::msg::kQuery:
-      case protocol::msg::kSync:
-      case protocol::msg::kFunctionCall:
-        ++outstanding_;
-        break;
-      case protocol::msg::kTerminate:
-        terminate = true;
-        return pos;
-      default:
-        break;
-    }
-    pos += protocol::kHeaderSize;
-    c_remaining_ = header.length - 4;
+// Every request has its answer: whether the attached phase ends here.
+std::optional<PumpEnd> Session::transaction_end() {
+  switch (entry_->mode) {
+    case config::PoolMode::kSession:
+      if (shutdown_ && server_->txn_status == 'I') return PumpEnd::kReleased;
+      return std::nullopt;
+    case config::PoolMode::kStatement:
+      if (server_->txn_status != 'I') {
+        pending_fatal_ = error_fields("FATAL", sqlstate::kFeatureNotSupported,
+                                      "transaction blocks are not allowed in statement pooling "
+                                      "mode");
+        return PumpEnd::kClientError;
+      }
+      return PumpEnd::kReleased;
+    case config::PoolMode::kTransaction:
+      if (server_->txn_status != 'I') return std::nullopt;
+      return PumpEnd::kReleased;
   }
-  return pos;
+  return std::nullopt;
 }
 
-// Walks server messages by header only, except ReadyForQuery (transaction status,
-// request count) and ParameterStatus (the client's session values), which are read
-// whole. Returns how many bytes may be forwarded.
-size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
-  size_t pos = 0;
-  while (pos < data.size()) {
-    if (s_remaining_ > 0) {
-      size_t take = std::min(s_remaining_, data.size() - pos);
-      pos += take;
-      s_remaining_ -= take;
-      continue;
-    }
-    auto rest = data.substr(pos);
-    auto header = protocol::parse_header(rest, kMaxServerMessage);
-    if (header.status == protocol::FrameStatus::kNeedMore) break;
-    if (header.status == protocol::FrameStatus::kError) {
-      bad = true;
-      break;
-    }
-    if (header.type == protocol::msg::kReadyForQuery ||
-        header.type == protocol::msg::kParameterStatus) {
-      if (rest.size() < header.wire_size()) break;  // small: wait for all of it
-      auto body = rest.substr(protocol::kHeaderSize, header.length - 4);
-      if (header.type == protocol::msg::kReadyForQuery) {
-        if (outstanding_ > 0) --outstanding_;
-        server_->txn_status = body.empty() ? 'I' : body[0];
-        saw_ready = true;
-      } else if (auto ps = protocol::parse_parameter_status(body)) {
-        server_->params[std::string(ps->name)] = std::string(ps->value);
-        desired_[std::string(ps->name)] = std::string(ps->value);
-      }
-      pos += header.wire_size();
-      continue;
-    }
-    pos += protocol::kHeaderSize;
-    s_remaining_ = header.length - 4;
+awaitable<std::tuple<error_code, size_t>> Session::write_runs(const char* base) {
+  if (runs_.size() == 1) {
+    co_return co_await asio::async_write(client_, asio::buffer(base + runs_[0].first,
+                                                               runs_[0].second),
+                                         use_nothrow);
   }
-  return pos;
+  gather_out_.clear();
+  for (const auto& [offset, length] : runs_) gather_out_.emplace_back(base + offset, length);
+  co_return co_await asio::async_write(client_, gather_out_, use_nothrow);
 }
 
 bool Session::server_clean() const {

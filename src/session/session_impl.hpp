@@ -2,11 +2,15 @@
 // session module. A Session lives on one worker thread; only that thread touches it.
 #pragma once
 
+#include <deque>
 #include <map>
+#include <unordered_map>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "pgmux/backend/server_connection.hpp"
 #include "pgmux/protocol/messages.hpp"
@@ -62,8 +66,37 @@ class Session {
   awaitable<PumpEnd> attached();
   awaitable<PumpEnd> client_to_server();
   awaitable<PumpEnd> server_to_client();
+  awaitable<std::tuple<error_code, size_t>> write_segments();
+  awaitable<std::tuple<error_code, size_t>> write_runs(const char* base);
+  std::optional<PumpEnd> transaction_end();
+  // ---- forwarding (forwarding.cpp) ----
+  // Walks client bytes: counts requests, renames prepared statements, replaces
+  // statements pooling cannot serve. Fills segments_/scratch_ with what to send and
+  // returns how many bytes of `data` it used.
   size_t scan_client(std::string_view data, bool& terminate, std::string& error);
+  // Walks server bytes: transaction status, parameters, replies to injected messages.
+  // Fills runs_ with what to forward and returns how many bytes it used.
   size_t scan_server(std::string_view data, bool& saw_ready, bool& bad);
+  // Result of looking at one client message that may need rewriting.
+  struct Rewrite {
+    enum Kind { kPass, kNeedMore, kReplace } kind = kPass;
+    size_t consumed = 0;  // original bytes replaced (kReplace)
+    size_t stream = 0;    // original body bytes after them that pass unchanged
+    size_t skip = 0;      // original bytes not yet received that must be dropped
+  };
+  Rewrite rewrite_client_message(std::string_view at, const protocol::Header& header);
+  Rewrite rewrite_parse(std::string_view body, size_t wire_size);
+  Rewrite rewrite_bind(std::string_view at, const protocol::Header& header);
+  Rewrite rewrite_target(std::string_view body, char type, size_t wire_size);
+  Rewrite rewrite_query(std::string_view at, const protocol::Header& header);
+  void ensure_prepared(const std::string& server_name, const std::string& parse_message);
+  void make_room();
+  void expect_reply(char type, bool swallow, const std::string& name, bool had_before,
+                    const std::string& client_name = {});
+  void drop_failed_replies();
+  void on_command_complete(std::string_view tag);
+  bool answer_locally();
+  awaitable<void> read_back_settings();
   bool server_clean() const;
   void release_server();
   void drop_server();
@@ -98,6 +131,45 @@ class Session {
   uint32_t key_pid_ = 0;
   uint32_t key_secret_ = 0;
   bool logged_in_ = false;
+
+  // Prepared statements (transaction/statement mode): the client's names -> pgmux's
+  // content-addressed server names and the Parse that creates them.
+  struct Statement {
+    std::string server_name;
+    std::string parse_message;
+  };
+  std::unordered_map<std::string, Statement> statements_;
+  // Replies to Parse/Close messages sent, in order: which to hide from the client and
+  // how to undo their assumed effect when the server skips them after an error.
+  struct PendingReply {
+    char type;                // '1' (ParseComplete) or '3' (CloseComplete)
+    uint64_t epoch;           // requests (Sync/Query) sent before it
+    bool swallow;             // injected by pgmux: the client never asked for it
+    bool had_before;          // was `name` prepared on the server before this message
+    std::string name;         // server statement affected; empty when none
+    std::string client_name;  // client statement created by this Parse; empty when none
+  };
+  std::deque<PendingReply> replies_;
+  uint64_t sent_epoch_ = 0;
+  uint64_t recv_epoch_ = 0;
+  bool rename_ = false;        // transaction/statement mode with max_prepared_statements > 0
+  bool pooled_ = false;        // transaction or statement mode
+  bool params_dirty_ = false;  // the client ran SET/RESET/DISCARD in this transaction
+  std::string read_back_sql_;  // reads track_extra_parameters
+
+  // Output assembly: what to send to the server (pieces of cin_ and of scratch_), and
+  // which runs of the server's buffer go to the client.
+  struct Segment {
+    bool scratch;
+    size_t offset;
+    size_t length;
+  };
+  std::vector<Segment> segments_;
+  std::string scratch_;
+  std::vector<asio::const_buffer> gather_;      // client -> server pieces
+  std::vector<asio::const_buffer> gather_out_;  // server -> client pieces
+  std::vector<std::pair<size_t, size_t>> runs_;
+  size_t c_skip_ = 0;  // bytes of a replaced client message still to drop
 
   // Attached phase state.
   std::unique_ptr<backend::ServerConnection> server_;

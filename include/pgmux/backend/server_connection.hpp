@@ -8,8 +8,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <vector>
 
 #include "pgmux/backend/asio.hpp"
+#include "pgmux/backend/prepared_set.hpp"
 #include "pgmux/pool/pool.hpp"
 #include "pgmux/protocol/framing.hpp"
 #include "pgmux/util/buffer.hpp"
@@ -48,6 +51,7 @@ class ServerConnection : public pool::PooledServer {
   uint32_t backend_secret = 0;
   tcp::endpoint peer;
   char txn_status = 'I';
+  PreparedSet prepared;     // statements pgmux prepared here (transaction/statement mode)
 
  private:
   tcp::socket socket_;
@@ -66,6 +70,11 @@ awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_server(
 // connection is still usable); I/O failure or timeout -> 08006 (connection unusable).
 awaitable<util::Status> run_internal_query(ServerConnection& server, std::string_view sql,
                                            std::chrono::milliseconds timeout);
+
+// Like run_internal_query, for a query returning one row: its values (nullopt: NULL).
+awaitable<util::Result<std::vector<std::optional<std::string>>>> fetch_row(ServerConnection& server,
+                                                            std::string_view sql,
+                                                            std::chrono::milliseconds timeout);
 
 // Sends a CancelRequest for (pid, secret) to `peer` on a new connection.
 awaitable<void> send_cancel(tcp::endpoint peer, uint32_t pid, uint32_t secret,

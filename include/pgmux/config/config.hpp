@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace pgmux::config {
 
@@ -68,6 +69,14 @@ struct Config {
   uint32_t pool_size = 20;
   uint32_t min_pool_size = 0;
   std::string server_reset_query = "DISCARD ALL";  // session mode, at client disconnect
+  // Transaction/statement mode: most prepared statements pgmux keeps per server
+  // connection (least recently used are closed); 0 turns statement tracking off.
+  uint32_t max_prepared_statements = 200;
+  // Settings PostgreSQL does not report that pgmux reads back after a client's SET
+  // (transaction/statement mode) so they follow the client to other servers.
+  std::vector<std::string> track_extra_parameters = {
+      "search_path", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
+      "role"};
 
   Duration client_login_timeout = std::chrono::seconds(15);
   Duration server_connect_timeout = std::chrono::seconds(5);

@@ -60,8 +60,25 @@ void write_sasl_response(std::string& out, std::string_view data);
 void write_query(std::string& out, std::string_view sql);
 void write_sync(std::string& out);
 void write_terminate(std::string& out);
+// Parse: statement name, query text, and the parameter type section exactly as it was
+// received (Int16 count + Int32 oids), so a renamed Parse keeps the client's bytes.
+void write_parse(std::string& out, std::string_view name, std::string_view query,
+                 std::string_view param_types);
+// Close or Describe ('S' statement / 'P' portal) of `name`.
+void write_close(std::string& out, char kind, std::string_view name);
+void write_describe(std::string& out, char kind, std::string_view name);
 
 // ---- decoders (argument: the message body, after type and length) ----
+
+// Authentication request codes (the Int32 after 'R').
+namespace auth_code {
+inline constexpr int32_t kOk = 0;
+inline constexpr int32_t kCleartext = 3;
+inline constexpr int32_t kMd5 = 5;
+inline constexpr int32_t kSasl = 10;
+inline constexpr int32_t kSaslContinue = 11;
+inline constexpr int32_t kSaslFinal = 12;
+}  // namespace auth_code
 
 // Authentication request ('R'): code (0 ok, 3 cleartext, 5 md5, 10 SASL, 11 SASL
 // continue, 12 SASL final, ...) and what follows it (md5 salt, mechanism list, SASL data).
@@ -99,5 +116,34 @@ struct SaslInitialResponse {
 util::Result<SaslInitialResponse> parse_sasl_initial_response(std::string_view body);
 // PasswordMessage: the NUL-terminated password (or md5 response) string.
 util::Result<std::string_view> parse_password_message(std::string_view body);
+
+// Parse ('P') body.
+struct ParseMessage {
+  std::string_view name;
+  std::string_view query;
+  std::string_view param_types;  // Int16 count + count * Int32, as on the wire
+};
+util::Result<ParseMessage> parse_parse_message(std::string_view body);
+
+// The start of a Bind ('B') body: portal and statement names. `prefix_size` is how
+// many body bytes they take (the rest: formats, parameters, result formats). Needs
+// only the prefix: kNeedMore-style callers pass what they have and get an error with
+// code "more" until both names are complete.
+struct BindPrefix {
+  std::string_view portal;
+  std::string_view statement;
+  size_t prefix_size = 0;
+};
+util::Result<BindPrefix> parse_bind_prefix(std::string_view body_start);
+
+// DataRow ('D', backend) body: column values, std::nullopt for NULL.
+util::Result<std::vector<std::optional<std::string_view>>> parse_data_row(std::string_view body);
+
+// Close ('C') / Describe ('D') body: kind ('S' or 'P') and name.
+struct TargetMessage {
+  char kind = 0;
+  std::string_view name;
+};
+util::Result<TargetMessage> parse_target_message(std::string_view body);
 
 }  // namespace pgmux::protocol

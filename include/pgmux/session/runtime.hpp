@@ -106,6 +106,11 @@ class Runtime {
 
   CancelRegistry& cancels() { return cancels_; }
 
+  // Server statement names (content-addressed) that a server has accepted a Parse of:
+  // a client's Parse of one of them can be answered without a server. Thread-safe.
+  bool statement_known(const std::string& name) const;
+  void statement_accepted(const std::string& name);
+
   std::atomic<uint32_t> clients{0};       // client connections open
   std::atomic<bool> shutting_down{false};
 
@@ -116,6 +121,8 @@ class Runtime {
   std::map<std::string, std::pair<std::string, auth::ScramSecret>> scram_cache_;
   std::string mock_seed_;
   CancelRegistry cancels_;
+  mutable std::mutex statements_mu_;
+  std::unordered_set<std::string> known_statements_;
 };
 
 // One worker thread's context. Touched only from that thread (post to it otherwise).
