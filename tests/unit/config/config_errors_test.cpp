@@ -551,4 +551,24 @@ TEST(ConfigErrorsTest, KeyErrorsComeBeforeMissingSections) {
 }
 
 }  // namespace
+
+TEST(ConfigErrorsTest, TrackExtraParametersBadName) {
+  ConfigError e = parse_error("track_extra_parameters: [search_path, \"bad name;\"]\n" +
+                              std::string(kMinimal));
+  EXPECT_EQ(e.line, 1);
+  EXPECT_EQ(e.key, "track_extra_parameters");
+  EXPECT_NE(e.message.find("not a parameter name"), std::string::npos) << e.message;
+}
+
+TEST(ConfigErrorsTest, TrackExtraParametersNested) {
+  ConfigError e = parse_error("track_extra_parameters: [[a]]\n" + std::string(kMinimal));
+  EXPECT_EQ(e.key, "track_extra_parameters");
+}
+
+TEST(ConfigErrorsTest, MaxPreparedStatementsNegative) {
+  ConfigError e = parse_error("max_prepared_statements: -1\n" + std::string(kMinimal));
+  EXPECT_EQ(e.line, 1);
+  EXPECT_EQ(e.key, "max_prepared_statements");
+}
+
 }  // namespace pgmux::config

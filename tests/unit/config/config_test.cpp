@@ -281,4 +281,27 @@ TEST(ConfigTest, EmptyEnvLookupMeansNothingIsSet) {
 }
 
 }  // namespace
+
+TEST(ConfigTest, PreparedStatementAndTrackingDefaults) {
+  Config config = parse_ok(kMinimal);
+  EXPECT_EQ(config.max_prepared_statements, 200u);
+  EXPECT_EQ(config.track_extra_parameters,
+            (std::vector<std::string>{"search_path", "statement_timeout", "lock_timeout",
+                                      "idle_in_transaction_session_timeout", "role"}));
+}
+
+TEST(ConfigTest, TrackExtraParametersAsSequenceOrString) {
+  Config a = parse_ok("track_extra_parameters: [search_path, work_mem]\n" + std::string(kMinimal));
+  EXPECT_EQ(a.track_extra_parameters, (std::vector<std::string>{"search_path", "work_mem"}));
+  Config b = parse_ok("track_extra_parameters: 'search_path, myapp.tenant'\n" + std::string(kMinimal));
+  EXPECT_EQ(b.track_extra_parameters, (std::vector<std::string>{"search_path", "myapp.tenant"}));
+  Config c = parse_ok("track_extra_parameters: []\n" + std::string(kMinimal));
+  EXPECT_TRUE(c.track_extra_parameters.empty());
+}
+
+TEST(ConfigTest, MaxPreparedStatementsZeroTurnsRenamingOff) {
+  Config config = parse_ok("max_prepared_statements: 0\n" + std::string(kMinimal));
+  EXPECT_EQ(config.max_prepared_statements, 0u);
+}
+
 }  // namespace pgmux::config
