@@ -215,7 +215,7 @@ Session::Rewrite Session::rewrite_bind(std::string_view at, const protocol::Head
     return body.size() < header.length - 4 ? Rewrite{Rewrite::kNeedMore} : Rewrite{};
   }
   if (prefix->statement.empty()) return {};
-  auto it = statements_.find(std::string(prefix->statement));
+  auto it = statements_.find(prefix->statement);
   if (it == statements_.end()) return {};  // the server says "does not exist", as it should
   const Statement& st = it->second;
   ensure_prepared(st.server_name, st.parse_message);
@@ -235,7 +235,7 @@ Session::Rewrite Session::rewrite_target(std::string_view body, char type, size_
     if (is_close) expect_reply('3', false, {}, false);
     return {};
   }
-  auto it = statements_.find(std::string(target->name));
+  auto it = statements_.find(target->name);
   if (it == statements_.end()) {
     if (is_close) expect_reply('3', false, {}, false);
     return {};
@@ -406,7 +406,7 @@ bool Session::answer_locally() {
     if (header.type == protocol::msg::kSync) break;
     if (header.type == protocol::msg::kParse) {
       auto parse = protocol::parse_parse_message(body);
-      if (!parse || parse->name.empty() || statements_.count(std::string(parse->name))) {
+      if (!parse || parse->name.empty() || statements_.contains(parse->name)) {
         return false;
       }
       std::string name = server_statement_name(parse->query, parse->param_types);

@@ -138,7 +138,11 @@ class Session {
     std::string server_name;
     std::string parse_message;
   };
-  std::unordered_map<std::string, Statement> statements_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Statement, NameHash, std::equal_to<>> statements_;
   // Replies to Parse/Close messages sent, in order: which to hide from the client and
   // how to undo their assumed effect when the server skips them after an error.
   struct PendingReply {
