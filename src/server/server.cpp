@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <cstdlib>
+#include <set>
 #include <thread>
 
 #include "pgmux/backend/asio.hpp"
@@ -59,6 +61,78 @@ awaitable<void> warm_connect(std::shared_ptr<session::PoolEntry> entry,
   auto refused = entry->pool.release(std::move(*conn), pool::Clock::now());
 }
 
+constexpr std::string_view kHealthQuery =
+    "SELECT pg_is_in_recovery()::text, "
+    "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+    "ELSE pg_current_wal_insert_lsn() END)::text, "
+    "(CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+    "THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) "
+    "END)::float8::text";
+
+void mark_down(const session::Runtime::CheckedNode& n, const std::string& why) {
+  if (n.node->healthy.exchange(false)) {
+    spdlog::warn("health check: {} node {} of database \"{}\" is down: {}",
+                 n.node->replica ? "replica" : "primary", n.node->address, n.database, why);
+  }
+}
+
+void record_check(const session::Runtime::CheckedNode& n,
+                  const std::vector<std::optional<std::string>>& row) {
+  if (row.size() < 3 || !row[0] || !row[1] || !row[2]) return mark_down(n, "unexpected answer");
+  bool in_recovery = *row[0] == "true";
+  bool wrong = in_recovery != n.node->replica;
+  if (wrong && !n.node->wrong_role.exchange(true)) {
+    spdlog::error("health check: node {} of database \"{}\" is configured as {} but is {}; "
+                  "not used as one",
+                  n.node->address, n.database, n.node->replica ? "a replica" : "the primary",
+                  in_recovery ? "in recovery" : "not in recovery (a primary)");
+  } else if (!wrong && n.node->wrong_role.exchange(false)) {
+    spdlog::info("health check: node {} of database \"{}\" is back in its configured role",
+                 n.node->address, n.database);
+  }
+  n.node->lsn = session::parse_lsn(*row[1]);
+  n.node->lag_ms = static_cast<int64_t>(std::strtod(row[2]->c_str(), nullptr) * 1000.0);
+  if (n.node->replica) {
+    uint64_t primary = n.primary->lsn.load();
+    uint64_t replayed = n.node->lsn.load();
+    n.node->lag_bytes = primary > replayed ? primary - replayed : 0;
+  }
+  if (!n.node->healthy.exchange(true)) {
+    spdlog::info("health check: {} node {} of database \"{}\" is up",
+                 n.node->replica ? "replica" : "primary", n.node->address, n.database);
+  }
+}
+
+// Checks one node every health_check.interval until shutdown, over a connection of its
+// own: reachability, role, WAL position and replay lag.
+awaitable<void> health_loop(session::Runtime& runtime, session::Runtime::CheckedNode n) {
+  std::unique_ptr<backend::ServerConnection> conn;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!runtime.shutting_down) {
+    auto config = runtime.config();
+    auto timeout = config->health_check.timeout;
+    if (!conn) {
+      auto opened = co_await backend::connect_server(n.target, timeout, 0);
+      if (opened) {
+        conn = std::move(*opened);
+      } else {
+        mark_down(n, opened.error().message);
+      }
+    }
+    if (conn) {
+      auto row = co_await backend::fetch_row(*conn, kHealthQuery, timeout);
+      if (row) {
+        record_check(n, *row);
+      } else {
+        mark_down(n, row.error().message);
+        conn.reset();
+      }
+    }
+    timer.expires_after(config->health_check.interval);
+    co_await timer.async_wait(use_nothrow);
+  }
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -70,6 +144,7 @@ struct Server::Impl {
   asio::io_context control{1};
   std::vector<std::unique_ptr<WorkerThread>> workers;
   unsigned next_warm_worker = 0;
+  std::set<std::pair<std::string, std::string>> checked;  // (database, node) with a health loop
 
   util::Status bind(WorkerThread& w, const tcp::endpoint& endpoint);
   awaitable<void> handle_signals();
@@ -180,6 +255,7 @@ void Server::Impl::reload() {
 
 awaitable<void> Server::Impl::maintenance() {
   asio::steady_timer timer(control);
+  maintain_pools();
   while (!runtime.shutting_down) {
     timer.expires_after(kMaintenanceInterval);
     auto [ec] = co_await timer.async_wait(use_nothrow);
@@ -191,6 +267,11 @@ awaitable<void> Server::Impl::maintenance() {
 void Server::Impl::maintain_pools() {
   auto config = runtime.config();
   auto now = pool::Clock::now();
+  for (auto& n : runtime.checked_nodes()) {
+    if (checked.emplace(n.database, n.node->address).second) {
+      asio::co_spawn(control, health_loop(runtime, std::move(n)), asio::detached);
+    }
+  }
   for (auto& entry : runtime.pools()) {
     for (auto& server : entry->pool.take_expired(now)) destroy_on_owner(std::move(server));
     uint32_t slots = entry->pool.reserve_warm_slots(now);

@@ -197,7 +197,7 @@ Session::Rewrite Session::rewrite_parse(std::string_view body, size_t wire_size)
     } else {
       make_room();
     }
-    Statement st{name, {}};
+    Statement st{name, {}, statement_read_only(parse->query)};
     protocol::write_parse(st.parse_message, name, parse->query, parse->param_types);
     scratch_ += st.parse_message;
     expect_reply('1', false, name, false, client_name);
@@ -306,6 +306,14 @@ void Session::drop_failed_replies() {
   replies_.erase(replies_.begin(), replies_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
+// The server is gone: no reply to a Parse/Close sent will come. Undo them all.
+void Session::forget_replies() {
+  while (!replies_.empty()) {
+    recv_epoch_ = replies_.front().epoch;
+    drop_failed_replies();
+  }
+}
+
 void Session::on_command_complete(std::string_view tag) {
   if (!tag.empty() && tag.back() == '\0') tag.remove_suffix(1);
   if (tag == "DEALLOCATE ALL" || tag == "DISCARD ALL") {
@@ -411,7 +419,7 @@ bool Session::answer_locally() {
       }
       std::string name = server_statement_name(parse->query, parse->param_types);
       if (!runtime_.statement_known(name)) return false;
-      Statement st{name, {}};
+      Statement st{name, {}, statement_read_only(parse->query)};
       protocol::write_parse(st.parse_message, name, parse->query, parse->param_types);
       parsed.emplace_back(std::string(parse->name), std::move(st));
       replies += std::string_view("1\0\0\0\4", 5);

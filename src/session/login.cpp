@@ -129,6 +129,16 @@ awaitable<bool> Session::take_startup_params(const protocol::StartupPacket& pack
   }
   if (database_.empty()) database_ = user_;
   for (auto& [name, value] : settings) {
+    if (name == "pgmux.route") {  // pgmux's own setting, not PostgreSQL's
+      auto route = route_override_from(value);
+      if (!route) {
+        co_await send_fatal(sqlstate::kInvalidParameterValue,
+                            "invalid value for parameter \"pgmux.route\": \"" + value + "\"");
+        co_return false;
+      }
+      route_ = *route;
+      continue;
+    }
     if (!is_valid_param_name(name)) {
       co_await send_fatal("42704", "unrecognized configuration parameter \"" + name + "\"");
       co_return false;
@@ -260,7 +270,8 @@ awaitable<bool> Session::finish_login() {
     spdlog::warn("client {}: unknown database \"{}\" (user \"{}\")", peer_, database_, user_);
     co_return false;
   }
-  entry_ = runtime_.pool_for(*db, *user);
+  group_ = runtime_.pools_for(*db, *user);
+  entry_ = group_->primary;
   pooled_ = entry_->mode != config::PoolMode::kSession;
   rename_ = pooled_ && config_->max_prepared_statements > 0;
   if (pooled_ && !config_->track_extra_parameters.empty()) {

@@ -60,8 +60,13 @@ pool::PoolLimits limits_for(const config::Config& config, const config::Database
   return limits;
 }
 
-backend::ServerTarget target_for(const config::DatabaseConfig& db, const config::UserConfig& user) {
-  return backend::ServerTarget{db.host, db.port, db.dbname, user.name, user.server_password};
+backend::ServerTarget target_for(const std::string& host, uint16_t port,
+                                 const config::DatabaseConfig& db, const config::UserConfig& user) {
+  return backend::ServerTarget{host, port, db.dbname, user.name, user.server_password};
+}
+
+std::string address_of(const std::string& host, uint16_t port) {
+  return host + ":" + std::to_string(port);
 }
 
 bool same_target(const backend::ServerTarget& a, const backend::ServerTarget& b) {
@@ -69,46 +74,127 @@ bool same_target(const backend::ServerTarget& a, const backend::ServerTarget& b)
          a.password == b.password;
 }
 
+// Whether `group` still serves `db` as `user` (same servers, weights and mode).
+bool same_servers(const PoolGroup& group, const config::DatabaseConfig& db,
+                  const config::UserConfig& user) {
+  if (group.primary->mode != db.pool_mode ||
+      !same_target(group.primary->target, target_for(db.host, db.port, db, user)) ||
+      group.replicas.size() != db.replicas.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < db.replicas.size(); ++i) {
+    const auto& r = db.replicas[i];
+    if (!same_target(group.replicas[i]->target, target_for(r.host, r.port, db, user)) ||
+        group.replicas[i]->weight != r.weight) {
+      return false;
+    }
+  }
+  return true;
+}
+
+sql::ClassifyOptions classify_options(const config::RoutingConfig& routing) {
+  sql::ClassifyOptions options;
+  if (routing.write_functions) options.write_functions = *routing.write_functions;
+  options.write_functions.insert(options.write_functions.end(),
+                                 routing.extra_write_functions.begin(),
+                                 routing.extra_write_functions.end());
+  if (routing.read_only_functions) options.read_only_functions = *routing.read_only_functions;
+  options.strict = routing.strict;
+  return options;
+}
+
 }  // namespace
+
+std::shared_ptr<NodeState> Runtime::node_state_locked(const std::string& database,
+                                                      const std::string& address,
+                                                      bool replica) {
+  auto key = std::make_pair(database, address);
+  auto it = nodes_.find(key);
+  if (it != nodes_.end() && it->second->replica == replica) return it->second;
+  auto node = std::make_shared<NodeState>(address, replica);
+  if (!replica) node->healthy = true;  // the primary is assumed up until a check says otherwise
+  nodes_[key] = node;
+  return node;
+}
 
 std::vector<std::shared_ptr<PoolEntry>> Runtime::set_config(
     std::shared_ptr<const config::Config> config) {
   std::lock_guard lock(mu_);
   config_ = std::move(config);
   std::vector<std::shared_ptr<PoolEntry>> retired;
-  for (auto it = pools_.begin(); it != pools_.end();) {
+  for (auto it = groups_.begin(); it != groups_.end();) {
     const auto* db = config_->find_database(it->first.first);
     const auto* user = config_->find_user(it->first.second);
-    auto& entry = it->second;
-    if (db && user && db->pool_mode == entry->mode &&
-        same_target(target_for(*db, *user), entry->target)) {
-      entry->pool.set_limits(limits_for(*config_, *db));
+    auto& group = it->second;
+    if (db && user && same_servers(*group, *db, *user)) {
+      auto fresh = std::make_shared<PoolGroup>(*group);
+      fresh->routing = db->routing;
+      fresh->classify = classify_options(db->routing);
+      fresh->primary->pool.set_limits(limits_for(*config_, *db));
+      for (auto& r : fresh->replicas) r->pool.set_limits(limits_for(*config_, *db));
+      group = std::move(fresh);
       ++it;
     } else {
-      entry->retired = true;
-      retired.push_back(std::move(entry));
-      it = pools_.erase(it);
+      group->primary->retired = true;
+      retired.push_back(group->primary);
+      for (auto& r : group->replicas) {
+        r->retired = true;
+        retired.push_back(r);
+      }
+      it = groups_.erase(it);
     }
   }
   return retired;
 }
 
-std::shared_ptr<PoolEntry> Runtime::pool_for(const config::DatabaseConfig& db,
-                                             const config::UserConfig& user) {
+std::shared_ptr<PoolGroup> Runtime::pools_for(const config::DatabaseConfig& db,
+                                              const config::UserConfig& user) {
   std::lock_guard lock(mu_);
   auto key = std::make_pair(db.name, user.name);
-  auto it = pools_.find(key);
-  if (it != pools_.end()) return it->second;
-  auto entry = std::make_shared<PoolEntry>(limits_for(*config_, db), config_->workers,
-                                           target_for(db, user), db.pool_mode);
-  pools_.emplace(key, entry);
-  return entry;
+  auto it = groups_.find(key);
+  if (it != groups_.end()) return it->second;
+  auto limits = limits_for(*config_, db);
+  auto group = std::make_shared<PoolGroup>();
+  auto primary_node = node_state_locked(db.name, address_of(db.host, db.port), false);
+  group->primary = std::make_shared<PoolEntry>(limits, config_->workers,
+                                               target_for(db.host, db.port, db, user),
+                                               db.pool_mode, primary_node, 1);
+  for (const auto& r : db.replicas) {
+    auto node = node_state_locked(db.name, address_of(r.host, r.port), true);
+    group->replicas.push_back(std::make_shared<PoolEntry>(
+        limits, config_->workers, target_for(r.host, r.port, db, user), db.pool_mode, node,
+        r.weight));
+  }
+  group->routing = db.routing;
+  group->classify = classify_options(db.routing);
+  groups_.emplace(key, group);
+  return group;
 }
 
 std::vector<std::shared_ptr<PoolEntry>> Runtime::pools() const {
   std::lock_guard lock(mu_);
   std::vector<std::shared_ptr<PoolEntry>> out;
-  for (auto& [key, entry] : pools_) out.push_back(entry);
+  for (auto& [key, group] : groups_) {
+    out.push_back(group->primary);
+    out.insert(out.end(), group->replicas.begin(), group->replicas.end());
+  }
+  return out;
+}
+
+std::vector<Runtime::CheckedNode> Runtime::checked_nodes() {
+  std::lock_guard lock(mu_);
+  std::vector<CheckedNode> out;
+  const config::UserConfig* user = config_->find_user(config_->health_check.user);
+  if (!user) return out;
+  for (const auto& [name, db] : config_->databases) {
+    if (db.replicas.empty()) continue;
+    auto primary = node_state_locked(name, address_of(db.host, db.port), false);
+    out.push_back({name, target_for(db.host, db.port, db, *user), primary, primary});
+    for (const auto& r : db.replicas) {
+      out.push_back({name, target_for(r.host, r.port, db, *user),
+                     node_state_locked(name, address_of(r.host, r.port), true), primary});
+    }
+  }
   return out;
 }
 

@@ -17,6 +17,7 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint32_t kMaxServerMessage = 1u << 30;
 constexpr std::chrono::seconds kInternalQueryTimeout{10};
 constexpr std::chrono::seconds kDrainTimeout{5};
+constexpr size_t kMaxRetryCopy = 1 << 20;  // a larger read is not retried on another node
 
 protocol::ErrorFields error_fields(std::string_view severity, std::string_view code,
                                    std::string message) {
@@ -111,28 +112,68 @@ void Session::force_close() {
 awaitable<void> Session::serve() {
   for (;;) {
     if (!co_await read_client_message_header()) co_return;
-    if (rename_ && answer_locally()) {
+    if (!server_ && (answer_route_setting() || (rename_ && answer_locally()))) {
       if (!co_await write_client(out_)) co_return;
       continue;
     }
-    if (auto error = co_await acquire_server()) {
+    bool read_only = false;
+    if (!group_->replicas.empty()) {
+      auto decided = request_is_read_only();
+      if (!decided) {  // a statement that decides the route is still arriving
+        if (!co_await read_client_more()) co_return;
+        continue;
+      }
+      read_only = *decided;
+    }
+    if (co_await serve_request(read_only) == Next::kEnd) co_return;
+  }
+}
+
+// One request: a server for it, the attached phase, and giving the server back. A
+// read whose replica dies before anything reached the client is sent again once,
+// to another node.
+awaitable<Session::Next> Session::serve_request(bool read_only) {
+  for (bool retried = false;;) {
+    if (auto error = co_await route_and_acquire(read_only)) {
       co_await reject_request(*error);
-      if (shutdown_) co_return;
-      continue;
+      co_return shutdown_ ? Next::kEnd : Next::kContinue;
     }
     if (auto error = co_await sync_params()) {
       drop_server();
       co_await send_fatal(error->sqlstate, error->message);
-      co_return;
+      co_return Next::kEnd;
     }
+    NodeState& node = *entry_->node;
+    ++node.in_flight;
+    retry_capture_ = node.replica && !retried;
+    retry_input_.clear();
     PumpEnd end = co_await attached();
+    --node.in_flight;
+    if (end == PumpEnd::kServerGone && node.replica) {
+      node.healthy = false;  // until the health checker finds it well again
+      if (retry_capture_) {
+        spdlog::warn("client {}: replica {} failed during a read; retrying elsewhere", peer_,
+                     node.address);
+        forget_replies();
+        drop_server();
+        retry_input_.append(cin_.readable());
+        cin_.clear();
+        cin_.append(retry_input_);
+        c_remaining_ = c_skip_ = 0;
+        retried = true;
+        continue;
+      }
+    }
     if (pending_fatal_) {
       co_await send_fatal(pending_fatal_->sqlstate, pending_fatal_->message);
     }
-    if (end == PumpEnd::kReleased && params_dirty_) co_await read_back_settings();
-    if (end == PumpEnd::kReleased && !shutdown_) {
-      release_server();
-      continue;
+    if (end == PumpEnd::kReleased) {
+      if (params_dirty_) co_await read_back_settings();
+      if (!read_only) co_await note_write();
+      if (!shutdown_) {
+        release_server();
+        co_return Next::kContinue;
+      }
     }
     co_await finish_server(end);
     if (end == PumpEnd::kServerGone) {
@@ -143,8 +184,35 @@ awaitable<void> Session::serve() {
       co_await send_fatal(sqlstate::kAdminShutdown,
                           "terminating connection due to administrator command");
     }
-    co_return;
+    co_return Next::kEnd;
   }
+}
+
+awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool read_only) {
+  for (int attempt = 0;; ++attempt) {
+    entry_ = choose_entry(read_only);
+    if (!entry_) {
+      entry_ = group_->primary;
+      co_return error_fields("ERROR", sqlstate::kCannotConnectNow,
+                             "no replica of database \"" + database_ +
+                                 "\" is healthy and fallback_to_primary is off");
+    }
+    auto error = co_await acquire_server();
+    if (!error || !entry_->node->replica || attempt > 0 ||
+        error->sqlstate != sqlstate::kConnectionFailure) {
+      co_return error;
+    }
+    entry_->node->healthy = false;  // reads go elsewhere until a health check passes
+    spdlog::warn("client {}: replica {} unreachable: {}", peer_, entry_->node->address,
+                 error->message);
+  }
+}
+
+awaitable<bool> Session::read_client_more() {
+  auto [ec, n] = co_await client_.async_read_some(
+      asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+  cin_.commit(n);
+  co_return !ec;
 }
 
 // Idle: waits until the client's next message header is buffered. False when the
@@ -279,6 +347,13 @@ awaitable<PumpEnd> Session::client_to_server() {
         a_busy_ = false;
         if (ec) co_return PumpEnd::kServerGone;
       }
+      if (retry_capture_) {
+        if (retry_input_.size() + n <= kMaxRetryCopy) {
+          retry_input_.append(cin_.readable().substr(0, n));
+        } else {
+          retry_capture_ = false;
+        }
+      }
       cin_.consume(n);
       if (terminate) co_return PumpEnd::kClientTerminated;
       if (!error.empty()) {
@@ -322,6 +397,7 @@ awaitable<PumpEnd> Session::server_to_client() {
       size_t n = scan_server(in.readable(), saw_ready, bad);
       if (bad) co_return PumpEnd::kServerGone;
       if (!runs_.empty()) {
+        retry_capture_ = false;  // the client has seen part of the answer
         auto [ec, w] = co_await write_runs(in.readable().data());
         if (ec) co_return PumpEnd::kClientGone;
       }

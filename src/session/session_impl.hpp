@@ -29,6 +29,10 @@ enum class PumpEnd {
   kInterrupted,       // shutdown asked the session to stop while it was clean
 };
 
+// The client's `pgmux.route` setting.
+enum class RouteOverride { kAuto, kPrimary, kReplica };
+std::optional<RouteOverride> route_override_from(std::string_view value);
+
 class Session {
  public:
   Session(tcp::socket socket, Worker& worker);
@@ -96,6 +100,20 @@ class Session {
   void drop_failed_replies();
   void on_command_complete(std::string_view tag);
   bool answer_locally();
+
+  // ---- routing (routing.cpp) ----
+  std::optional<bool> request_is_read_only();
+  bool statement_read_only(std::string_view query) const;
+  std::shared_ptr<PoolEntry> choose_entry(bool read_only);
+  bool answer_route_setting();
+  awaitable<void> note_write();
+  // Picks the node for the buffered request and gets a server there (falling back
+  // from a failing replica); the error is worded for the client.
+  awaitable<std::optional<protocol::ErrorFields>> route_and_acquire(bool read_only);
+  enum class Next { kContinue, kEnd };
+  awaitable<Next> serve_request(bool read_only);
+  awaitable<bool> read_client_more();
+  void forget_replies();
   awaitable<void> read_back_settings();
   bool server_clean() const;
   void release_server();
@@ -121,7 +139,14 @@ class Session {
 
   std::string user_;
   std::string database_;
-  std::shared_ptr<PoolEntry> entry_;
+  std::shared_ptr<PoolGroup> group_;  // primary and replica pools of (database, user)
+  std::shared_ptr<PoolEntry> entry_;  // the pool in use: the primary's or a replica's
+  RouteOverride route_ = RouteOverride::kAuto;
+  size_t next_replica_ = 0;
+  std::optional<pool::Clock::time_point> last_write_;
+  uint64_t client_lsn_ = 0;      // read_your_writes: lsn — WAL position of the last write
+  std::string retry_input_;      // client bytes sent to a replica, while none came back
+  bool retry_capture_ = false;
   backend::ParamMap desired_;  // parameter values this client's session should see
   backend::ParamMap startup_gucs_;  // settings from the startup packet (canonical names)
   std::map<std::string, std::string> baseline_;  // a fresh server's ParameterStatus values
@@ -137,6 +162,7 @@ class Session {
   struct Statement {
     std::string server_name;
     std::string parse_message;
+    bool read_only = false;  // may run on a replica
   };
   struct NameHash {
     using is_transparent = void;

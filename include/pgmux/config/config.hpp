@@ -43,15 +43,52 @@ struct UserConfig {
   std::string server_password;
 };
 
+// A streaming replica of a database's primary.
+struct ReplicaConfig {
+  std::string host;
+  uint16_t port = 5432;
+  uint32_t weight = 1;  // share of reads among healthy replicas, 1-1000
+};
+
+enum class ReadYourWrites {
+  kOff,     // reads may go to a replica right after the client's own write
+  kWindow,  // reads stay on the primary for `read_your_writes_window` after a write
+  kLsn,     // reads go to a replica only once it has replayed the client's last commit
+};
+
+// How statements of a database with replicas are routed (`databases.X.routing`).
+struct RoutingConfig {
+  bool read_write_split = true;  // false: everything to the primary
+  Duration max_replica_lag = std::chrono::seconds(1);  // beyond: no reads to that replica
+  uint64_t max_replica_lag_bytes = 0;                  // 0: not checked
+  bool fallback_to_primary = true;  // no healthy replica: reads to the primary (else error)
+  bool strict = false;  // only functions on read_only_functions may run on a replica
+  // Replace the built-in lists when set; add to them with extra_write_functions.
+  std::optional<std::vector<std::string>> write_functions;
+  std::vector<std::string> extra_write_functions;
+  std::optional<std::vector<std::string>> read_only_functions;
+  ReadYourWrites read_your_writes = ReadYourWrites::kOff;
+  Duration read_your_writes_window = std::chrono::seconds(2);
+};
+
 // A database clients may connect to (key of `databases:`).
 struct DatabaseConfig {
   std::string name;         // what clients ask for
-  std::string host;         // PostgreSQL server
+  std::string host;         // the primary (`host:` or `primary: {host:}`)
   uint16_t port = 5432;
   std::string dbname;       // database on the server; defaults to `name`
   PoolMode pool_mode = PoolMode::kTransaction;  // defaults to the global pool_mode
   uint32_t pool_size = 20;                      // defaults to the global pool_size
   uint32_t min_pool_size = 0;                   // defaults to the global min_pool_size
+  std::vector<ReplicaConfig> replicas;          // `replicas:`; empty: no routing
+  RoutingConfig routing;                        // `routing:`
+};
+
+// Background checks of every node of databases with replicas (`health_check:`).
+struct HealthCheckConfig {
+  Duration interval = std::chrono::seconds(1);
+  Duration timeout = std::chrono::seconds(2);
+  std::string user;  // a users: entry with a server password; default: the first such user
 };
 
 struct Config {
@@ -85,6 +122,8 @@ struct Config {
   Duration server_lifetime = std::chrono::seconds(3600);
   Duration query_wait_timeout = std::chrono::seconds(120);
   Duration shutdown_timeout = std::chrono::seconds(30);
+
+  HealthCheckConfig health_check;
 
   std::map<std::string, UserConfig, std::less<>> users;
   std::map<std::string, DatabaseConfig, std::less<>> databases;

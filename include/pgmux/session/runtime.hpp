@@ -19,22 +19,53 @@
 #include "pgmux/backend/server_connection.hpp"
 #include "pgmux/config/config.hpp"
 #include "pgmux/pool/pool.hpp"
+#include "pgmux/sql/classify.hpp"
 
 namespace pgmux::session {
 
 class Session;
 
+// What the health checker knows about one node (primary or replica) of a database.
+// Shared by the pools of every user of that node. Thread-safe: atomics only.
+struct NodeState {
+  NodeState(std::string address, bool replica) : address(std::move(address)), replica(replica) {}
+  const std::string address;  // "host:port"
+  const bool replica;         // configured role
+  // A replica serves reads only once a check has found it healthy.
+  std::atomic<bool> healthy{false};
+  std::atomic<bool> wrong_role{false};     // a replica that is not in recovery, or the reverse
+  std::atomic<int64_t> lag_ms{0};          // replicas: replay lag
+  std::atomic<uint64_t> lag_bytes{0};      // replicas: primary's LSN - replay LSN
+  std::atomic<uint64_t> lsn{0};            // primary: insert LSN; replica: replay LSN
+  std::atomic<uint32_t> in_flight{0};      // clients holding a server of this node
+};
+
 // One pool with what a session needs to use it. `pool` is thread-safe; the rest is
-// immutable after construction.
+// immutable after construction (or atomic).
 struct PoolEntry {
   PoolEntry(pool::PoolLimits limits, unsigned workers, backend::ServerTarget target,
-            config::PoolMode mode)
-      : pool(limits, workers), target(std::move(target)), mode(mode) {}
+            config::PoolMode mode, std::shared_ptr<NodeState> node, uint32_t weight)
+      : pool(limits, workers),
+        target(std::move(target)),
+        mode(mode),
+        node(std::move(node)),
+        weight(weight) {}
 
   pool::Pool pool;
   const backend::ServerTarget target;
   const config::PoolMode mode;
+  const std::shared_ptr<NodeState> node;
+  const uint32_t weight;
   std::atomic<bool> retired{false};  // replaced by a reload: servers are closed, not returned
+};
+
+// The pools of one (database, user): the primary's and each replica's, and how to
+// route between them. Immutable after construction.
+struct PoolGroup {
+  std::shared_ptr<PoolEntry> primary;
+  std::vector<std::shared_ptr<PoolEntry>> replicas;
+  config::RoutingConfig routing;
+  sql::ClassifyOptions classify;
 };
 
 // Where a client's CancelRequest must go right now. Thread-safe (own mutex).
@@ -89,15 +120,24 @@ class Runtime {
 
   // Current configuration (a snapshot; reload swaps it). Thread-safe.
   std::shared_ptr<const config::Config> config() const;
-  // Swaps in a new configuration. Pools whose database and user still exist with the
-  // same server and mode take the new limits; the others are retired (returned):
-  // their sessions finish on them, new sessions get a fresh pool. Thread-safe.
+  // Swaps in a new configuration. Pool groups whose database and user still exist with
+  // the same servers and mode take the new limits and routing; the others are retired
+  // (their pools returned): their sessions finish on them, new sessions get fresh
+  // pools. Thread-safe.
   std::vector<std::shared_ptr<PoolEntry>> set_config(std::shared_ptr<const config::Config> config);
 
-  // The pool for (database, user), created on first use. Thread-safe.
-  std::shared_ptr<PoolEntry> pool_for(const config::DatabaseConfig& db,
-                                      const config::UserConfig& user);
+  // The pools for (database, user), created on first use. Thread-safe.
+  std::shared_ptr<PoolGroup> pools_for(const config::DatabaseConfig& db,
+                                       const config::UserConfig& user);
   std::vector<std::shared_ptr<PoolEntry>> pools() const;
+  // Every node of every database that has replicas, with its database's config.
+  struct CheckedNode {
+    std::string database;
+    backend::ServerTarget target;  // how the health checker logs in
+    std::shared_ptr<NodeState> node;
+    std::shared_ptr<NodeState> primary;  // the database's primary (for lag in bytes)
+  };
+  std::vector<CheckedNode> checked_nodes();
 
   // The SCRAM secret clients of `user` are checked against (derived once from a
   // plain password with a random salt, or the configured secret). Thread-safe.
@@ -115,9 +155,14 @@ class Runtime {
   std::atomic<bool> shutting_down{false};
 
  private:
+  // Health state of a node of a database, created on first use. Requires mu_.
+  std::shared_ptr<NodeState> node_state_locked(const std::string& database,
+                                               const std::string& address, bool replica);
+
   mutable std::mutex mu_;
   std::shared_ptr<const config::Config> config_;
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<PoolEntry>> pools_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<PoolGroup>> groups_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<NodeState>> nodes_;
   std::map<std::string, std::pair<std::string, auth::ScramSecret>> scram_cache_;
   std::string mock_seed_;
   CancelRegistry cancels_;
@@ -133,6 +178,9 @@ struct Worker {
   Runtime& runtime;
   std::unordered_set<Session*> sessions;
 };
+
+// An LSN as PostgreSQL prints it ("16/B374D848") as a number; 0 when malformed.
+uint64_t parse_lsn(std::string_view text);
 
 // Serves one accepted client connection until it ends. Never throws.
 awaitable<void> run_session(tcp::socket socket, Worker& worker);
