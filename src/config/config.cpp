@@ -14,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "parse_util.hpp"
+#include "routing_parser.hpp"
 #include "yaml_reader.hpp"
 
 namespace pgmux::config {
@@ -38,10 +39,11 @@ constexpr std::string_view kTopLevelKeys[] = {
     "pool_mode", "pool_size", "min_pool_size", "server_reset_query", "client_login_timeout",
     "server_connect_timeout", "server_login_retry", "server_idle_timeout", "server_lifetime",
     "query_wait_timeout", "shutdown_timeout", "max_prepared_statements",
-    "track_extra_parameters", "users", "databases"};
+    "track_extra_parameters", "health_check", "users", "databases"};
 constexpr std::string_view kListenKeys[] = {"host", "port"};
 constexpr std::string_view kUserKeys[] = {"auth", "password", "server_password"};
-constexpr std::string_view kDatabaseKeys[] = {"host", "port", "dbname",
+constexpr std::string_view kDatabaseKeys[] = {"host",      "port",      "primary",
+                                              "replicas",  "routing",   "dbname",
                                               "pool_mode", "pool_size", "min_pool_size"};
 
 struct CountKey {
@@ -71,7 +73,8 @@ constexpr DurationKey kDurationKeys[] = {
     {"shutdown_timeout", &Config::shutdown_timeout},
 };
 
-// Pool settings a database set itself; the others come from the top level.
+// What a database set itself: its pool settings (the others come from the top level)
+// and the lines of keys checked once the whole database is read.
 struct DatabaseOverrides {
   std::string name;
   int line = 0;
@@ -80,6 +83,12 @@ struct DatabaseOverrides {
   std::optional<uint32_t> min_pool_size;
   int pool_size_line = 0;
   int min_pool_size_line = 0;
+  // Key lines (0: absent): host/port next to primary is refused.
+  int host_line = 0;
+  int port_line = 0;
+  int primary_line = 0;
+  int replicas_line = 0;
+  std::vector<int> replica_lines;
 };
 
 // The fields of one `users:` entry before its password is classified.
@@ -101,7 +110,9 @@ class Parser {
                                 [this](const Entry& e) { return top_level_entry(e); })) {
       return false;
     }
-    return check_required() && check_pool_sizes() && resolve_databases();
+    return check_required() && check_pool_sizes() && resolve_databases() &&
+           detail::resolve_health_check(reader_, health_check_, user_order_, replicas_site(),
+                                        config_);
   }
 
  private:
@@ -115,6 +126,8 @@ class Parser {
   bool parse_databases(const Entry& e);
   bool parse_database(const Entry& e);
   bool database_field(const Entry& e, DatabaseConfig& db, DatabaseOverrides& overrides);
+  bool check_primary(const DatabaseConfig& db, const DatabaseOverrides& overrides);
+  detail::ReplicasSite replicas_site() const;
   bool check_required();
   bool check_pool_sizes();
   bool resolve_databases();
@@ -123,6 +136,8 @@ class Parser {
   Config& config_;
   int min_pool_size_line_ = 0;
   std::vector<DatabaseOverrides> overrides_;  // in file order
+  std::vector<std::string> user_order_;       // user names in file order
+  detail::HealthCheckDraft health_check_;
 };
 
 bool Parser::top_level_entry(const Entry& e) {
@@ -139,6 +154,7 @@ bool Parser::top_level_entry(const Entry& e) {
   if (e.name == "workers") return parse_workers(e);
   if (e.name == "users") return parse_users(e);
   if (e.name == "databases") return parse_databases(e);
+  if (e.name == "health_check") return detail::parse_health_check(reader_, e, health_check_);
   if (e.name == "track_extra_parameters") {
     return reader_.read_name_list(e, config_.track_extra_parameters);
   }
@@ -207,6 +223,7 @@ bool Parser::parse_user(const Entry& e) {
   }
   if (!classify_password(draft)) return false;
   config_.users.emplace(e.name, std::move(draft.user));
+  user_order_.push_back(e.name);
   return true;
 }
 
@@ -284,15 +301,32 @@ bool Parser::parse_database(const Entry& e) {
           e, [&](const Entry& field) { return database_field(field, db, overrides); })) {
     return false;
   }
+  if (!check_primary(db, overrides)) return false;
   if (db.host.empty()) return reader_.fail(e.key_line, e.path + ".host", "required key is missing");
+  if (!detail::check_replica_addresses(reader_, db, overrides.replica_lines)) return false;
   config_.databases.emplace(e.name, std::move(db));
   overrides_.push_back(std::move(overrides));
   return true;
 }
 
 bool Parser::database_field(const Entry& e, DatabaseConfig& db, DatabaseOverrides& overrides) {
-  if (e.name == "host") return reader_.read_nonempty(e, db.host);
-  if (e.name == "port") return reader_.read_port(e, db.port);
+  if (e.name == "host") {
+    overrides.host_line = e.key_line;
+    return reader_.read_nonempty(e, db.host);
+  }
+  if (e.name == "port") {
+    overrides.port_line = e.key_line;
+    return reader_.read_port(e, db.port);
+  }
+  if (e.name == "primary") {
+    overrides.primary_line = e.key_line;
+    return detail::parse_primary(reader_, e, db);
+  }
+  if (e.name == "replicas") {
+    overrides.replicas_line = e.key_line;
+    return detail::parse_replicas(reader_, e, db, overrides.replica_lines);
+  }
+  if (e.name == "routing") return detail::parse_routing(reader_, e, db.routing);
   if (e.name == "dbname") return reader_.read_nonempty(e, db.dbname);
   if (e.name == "pool_mode") {
     size_t index = 0;
@@ -309,6 +343,29 @@ bool Parser::database_field(const Entry& e, DatabaseConfig& db, DatabaseOverride
     return reader_.read_uint32(e, 0, kMaxPoolSize, overrides.min_pool_size.emplace());
   }
   return reader_.unknown_key(e, kDatabaseKeys);
+}
+
+// Refuses `host:` or `port:` next to `primary:`, naming whichever comes later.
+bool Parser::check_primary(const DatabaseConfig& db, const DatabaseOverrides& overrides) {
+  if (overrides.primary_line == 0) return true;
+  for (auto [key, line] :
+       {std::pair{"host", overrides.host_line}, std::pair{"port", overrides.port_line}}) {
+    if (line == 0) continue;
+    bool primary_later = overrides.primary_line > line;
+    std::string path = "databases." + db.name + "." + (primary_later ? "primary" : key);
+    return reader_.fail(primary_later ? overrides.primary_line : line, path,
+                        std::string(key) + " and primary both given");
+  }
+  return true;
+}
+
+// The `replicas:` key of the first database (in file order) that has replicas.
+detail::ReplicasSite Parser::replicas_site() const {
+  for (const DatabaseOverrides& o : overrides_) {
+    if (config_.databases.at(o.name).replicas.empty()) continue;
+    return {"databases." + o.name + ".replicas", o.replicas_line};
+  }
+  return {};
 }
 
 bool Parser::check_required() {

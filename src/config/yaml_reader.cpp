@@ -29,7 +29,7 @@ std::string quoted(std::string_view text) {
 // "1GB", "64kB", "100B": the largest unit that divides `bytes`.
 std::string format_size(uint64_t bytes) {
   static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"GB", 1ull << 30}, {"MB", 1ull << 20}, {"kB", 1ull << 10}};
+      {"TB", 1ull << 40}, {"GB", 1ull << 30}, {"MB", 1ull << 20}, {"kB", 1ull << 10}};
   for (const auto& [name, size] : kUnits) {
     if (bytes != 0 && bytes % size == 0) return std::to_string(bytes / size) + std::string(name);
   }
@@ -43,6 +43,25 @@ std::string join_choices(std::span<const std::string_view> choices) {
     if (i > 0) out += i + 1 == choices.size() ? " or " : ", ";
     out += choices[i];
   }
+  return out;
+}
+
+// True when `name` may appear in a name list of `kind`.
+bool valid_name(std::string_view name, Reader::NameKind kind) {
+  bool function = kind == Reader::NameKind::kFunction;
+  bool chars_ok = std::all_of(name.begin(), name.end(), [function](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+           (function && c == '*');
+  });
+  if (!chars_ok || !function) return chars_ok;
+  return !name.starts_with('.') && !name.ends_with('.') &&
+         name.find("..") == std::string_view::npos;
+}
+
+// Lower-case copy of `text`.
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -92,6 +111,21 @@ bool Reader::for_each_entry(const Entry& entry, const Visitor& visit) {
   return for_each_entry(entry.value, entry.path, entry.value_line, visit);
 }
 
+bool Reader::for_each_element(const Entry& entry, std::string_view expected, const Visitor& visit) {
+  if (!entry.value.IsDefined() || entry.value.IsNull()) return true;
+  if (!entry.value.IsSequence()) {
+    return fail(entry, "expected " + std::string(expected) + ", got " + kind_of(entry.value));
+  }
+  size_t index = 0;
+  for (const auto& item : entry.value) {
+    std::string name = std::to_string(index++);
+    int line = !item.IsNull() && line_of(item) != 0 ? line_of(item) : entry.value_line;
+    Entry element{name, entry.path + "[" + name + "]", item, line, line};
+    if (!visit(element)) return false;
+  }
+  return true;
+}
+
 bool Reader::unknown_key(const Entry& entry, std::span<const std::string_view> known) {
   std::string message = "unknown key";
   std::string_view suggestion = closest_match(entry.name, known);
@@ -109,11 +143,13 @@ bool Reader::read_text(const Entry& entry, std::string_view expected, std::strin
   return true;
 }
 
-bool Reader::read_name_list(const Entry& entry, std::vector<std::string>& out) {
+bool Reader::read_name_list(const Entry& entry, std::vector<std::string>& out, NameKind kind) {
   std::vector<std::string> items;
   if (entry.value.IsSequence()) {
     for (const auto& item : entry.value) {
-      if (!item.IsScalar()) return fail(entry, "expected a list of names, got a nested " + kind_of(item));
+      if (!item.IsScalar()) {
+        return fail(entry, "expected a list of names, but an item is " + kind_of(item));
+      }
       util::Result<std::string> text = substitute_env(item.Scalar(), env_);
       if (!text) return fail(entry, text.error().message);
       items.push_back(std::move(*text));
@@ -133,10 +169,13 @@ bool Reader::read_name_list(const Entry& entry, std::vector<std::string>& out) {
   for (auto& item : items) {
     std::string name(trim(item));
     if (name.empty()) continue;
-    bool valid = std::all_of(name.begin(), name.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
-    });
-    if (!valid) return fail(entry, "\"" + name + "\" is not a parameter name");
+    if (!valid_name(name, kind)) {
+      std::string message = quoted(name);
+      if (kind == NameKind::kParameter) return fail(entry, message + " is not a parameter name");
+      return fail(entry, message +
+                             " is not a function name (letters, digits, '_', '.' and '*' "
+                             "wildcards)");
+    }
     out.push_back(std::move(name));
   }
   return true;
@@ -203,6 +242,22 @@ bool Reader::read_size(const Entry& entry, uint64_t min, uint64_t max, uint64_t&
   }
   out = *value;
   return true;
+}
+
+bool Reader::read_bool(const Entry& entry, bool& out) {
+  constexpr std::string_view kExpected = "a boolean (true or false)";
+  static constexpr std::pair<std::string_view, bool> kWords[] = {
+      {"true", true}, {"false", false}, {"on", true}, {"off", false}, {"yes", true}, {"no", false}};
+  std::string text;
+  if (!read_text(entry, kExpected, text)) return false;
+  std::string word = lowercase(trim(text));
+  for (const auto& [name, value] : kWords) {
+    if (word == name) {
+      out = value;
+      return true;
+    }
+  }
+  return fail(entry, expected_got(entry, kExpected, text));
 }
 
 bool Reader::read_choice(const Entry& entry, std::span<const std::string_view> choices,

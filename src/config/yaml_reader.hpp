@@ -49,6 +49,11 @@ class Reader {
   bool for_each_entry(const YAML::Node& node, const std::string& path, int line,
                       const Visitor& visit);
   bool for_each_entry(const Entry& entry, const Visitor& visit);
+  // Calls `visit` for each element of the sequence `entry.value`, as an Entry named by
+  // its 0-based index with path "<path>[<index>]" and the element's own line, stopping
+  // at the first false. An empty value counts as an empty sequence. Fails on any other
+  // non-sequence with "expected <expected>, got ...".
+  bool for_each_element(const Entry& entry, std::string_view expected, const Visitor& visit);
 
   // Fails with "unknown key", suggesting the closest of `known` when there is one.
   bool unknown_key(const Entry& entry, std::span<const std::string_view> known);
@@ -65,9 +70,16 @@ class Reader {
   bool read_duration(const Entry& entry, Duration& out);
   // A size in bytes within [min, max].
   bool read_size(const Entry& entry, uint64_t min, uint64_t max, uint64_t& out);
-  // A list of names (letters, digits, '_' and '.'): a YAML sequence or one
-  // comma-separated string.
-  bool read_name_list(const Entry& entry, std::vector<std::string>& out);
+  // What read_name_list accepts: parameter names (letters, digits, '_' and '.') or
+  // function names, which may also hold '*' wildcards and must not start or end with
+  // '.' nor hold "..".
+  enum class NameKind { kParameter, kFunction };
+  // A list of names: a YAML sequence or one comma-separated string. Empty items are
+  // dropped.
+  bool read_name_list(const Entry& entry, std::vector<std::string>& out,
+                      NameKind kind = NameKind::kParameter);
+  // true/false, on/off or yes/no, in any letter case.
+  bool read_bool(const Entry& entry, bool& out);
   // The index in `choices` of the value.
   bool read_choice(const Entry& entry, std::span<const std::string_view> choices, size_t& out);
 

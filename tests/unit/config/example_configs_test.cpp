@@ -1,6 +1,8 @@
 // Checks that the example configurations shipped in conf/ load, with the environment
 // variables they reference provided.
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -43,6 +45,79 @@ TEST(ExampleConfigsTest, PgmuxYamlNeedsItsEnvironment) {
   ASSERT_TRUE(std::holds_alternative<ConfigError>(result));
   EXPECT_EQ(std::get<ConfigError>(result).message,
             "environment variable APP_PASSWORD is not set");
+}
+
+TEST(ExampleConfigsTest, PgmuxYamlHealthCheckDefaults) {
+  using namespace std::chrono_literals;
+  Config config = load_ok("pgmux.yaml", fake_env({{"APP_PASSWORD", "app-secret"},
+                                                 {"APP_SERVER_PASSWORD", "server-secret"}}));
+  EXPECT_EQ(config.health_check.interval, 1s);
+  EXPECT_EQ(config.health_check.timeout, 2s);
+  EXPECT_EQ(config.health_check.user, "app");
+  EXPECT_TRUE(config.find_database("appdb")->replicas.empty());
+}
+
+// pgmux.yaml ends with a commented-out database with replicas; with its "# " markers
+// removed it must load too, so that the documentation stays true.
+TEST(ExampleConfigsTest, PgmuxYamlReplicaExampleLoadsWhenUncommented) {
+  std::ifstream file(conf_path("pgmux.yaml"));
+  std::stringstream text;
+  std::string line;
+  bool in_example = false;
+  while (std::getline(file, line)) {
+    in_example = in_example || line == "  # reports:";
+    if (in_example && line.rfind("  # ", 0) == 0) line = "  " + line.substr(4);
+    text << line << "\n";
+  }
+  ASSERT_TRUE(in_example) << "no commented-out \"reports:\" database in pgmux.yaml";
+  LoadResult result = parse_config(text.str(), "pgmux.yaml",
+                                   fake_env({{"APP_PASSWORD", "a"}, {"APP_SERVER_PASSWORD", "s"}}));
+  if (const auto* error = std::get_if<ConfigError>(&result)) FAIL() << error->to_string();
+  const DatabaseConfig* db = std::get<Config>(result).find_database("reports");
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->host, "10.0.0.1");
+  ASSERT_EQ(db->replicas.size(), 2u);
+  EXPECT_EQ(db->replicas[1].weight, 2u);
+  ASSERT_TRUE(db->routing.write_functions.has_value());
+  EXPECT_EQ(db->routing.write_functions->size(), 5u);
+  EXPECT_EQ(db->routing.extra_write_functions, std::vector<std::string>{"bump"});
+  EXPECT_EQ(db->routing.max_replica_lag_bytes, 16u << 20);
+  EXPECT_EQ(db->routing.read_your_writes, ReadYourWrites::kOff);
+}
+
+TEST(ExampleConfigsTest, ReplicasYamlLoads) {
+  using namespace std::chrono_literals;
+  Config config = load_ok("replicas.yaml", fake_env({{"APP_PASSWORD", "app-secret"},
+                                                    {"MONITOR_PASSWORD", "monitor-secret"}}));
+  EXPECT_EQ(config.pool_mode, PoolMode::kTransaction);
+  EXPECT_EQ(config.health_check.user, "monitor");
+  EXPECT_EQ(config.find_user("monitor")->server_password, "monitor-secret");
+  EXPECT_EQ(config.find_user("app")->password, "app-secret");
+  const DatabaseConfig* db = config.find_database("appdb");
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->dbname, "app");
+  EXPECT_EQ(db->host, "10.0.0.1");
+  EXPECT_EQ(db->port, 5432);
+  ASSERT_EQ(db->replicas.size(), 2u);
+  EXPECT_EQ(db->replicas[0].host, "10.0.0.2");
+  EXPECT_EQ(db->replicas[0].weight, 1u);
+  EXPECT_EQ(db->replicas[1].host, "10.0.0.3");
+  EXPECT_EQ(db->replicas[1].weight, 2u);
+  EXPECT_TRUE(db->routing.read_write_split);
+  EXPECT_EQ(db->routing.max_replica_lag, 500ms);
+  EXPECT_EQ(db->routing.max_replica_lag_bytes, 16u << 20);
+  EXPECT_FALSE(db->routing.write_functions.has_value());
+  EXPECT_EQ(db->routing.extra_write_functions,
+            (std::vector<std::string>{"bump_counter", "audit_*"}));
+  EXPECT_EQ(db->routing.read_your_writes, ReadYourWrites::kLsn);
+}
+
+TEST(ExampleConfigsTest, ReplicasYamlNeedsItsEnvironment) {
+  LoadResult result =
+      load_config_file(conf_path("replicas.yaml"), fake_env({{"APP_PASSWORD", "a"}}));
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(result));
+  EXPECT_EQ(std::get<ConfigError>(result).message,
+            "environment variable MONITOR_PASSWORD is not set");
 }
 
 TEST(ExampleConfigsTest, DemoYamlLoads) {
