@@ -163,6 +163,12 @@ void Pool::wake_all() {
   waiters_.clear();
 }
 
+void Pool::reset_backoff() {
+  std::lock_guard lock(mu_);
+  failures_ = 0;
+  last_error_.clear();
+}
+
 void Pool::set_limits(const PoolLimits& limits) {
   std::lock_guard lock(mu_);
   limits_ = limits;

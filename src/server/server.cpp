@@ -76,7 +76,7 @@ void mark_down(const session::Runtime::CheckedNode& n, const std::string& why) {
   }
 }
 
-void record_check(const session::Runtime::CheckedNode& n,
+void record_check(session::Runtime& runtime, const session::Runtime::CheckedNode& n,
                   const std::vector<std::optional<std::string>>& row) {
   if (row.size() < 3 || !row[0] || !row[1] || !row[2]) return mark_down(n, "unexpected answer");
   bool in_recovery = *row[0] == "true";
@@ -98,6 +98,10 @@ void record_check(const session::Runtime::CheckedNode& n,
     n.node->lag_bytes = primary > replayed ? primary - replayed : 0;
   }
   if (!n.node->healthy.exchange(true)) {
+    // Connect failures seen while it was down must not keep clients away now.
+    for (auto& entry : runtime.pools()) {
+      if (entry->node == n.node) entry->pool.reset_backoff();
+    }
     spdlog::info("health check: {} node {} of database \"{}\" is up",
                  n.node->replica ? "replica" : "primary", n.node->address, n.database);
   }
@@ -122,7 +126,7 @@ awaitable<void> health_loop(session::Runtime& runtime, session::Runtime::Checked
     if (conn) {
       auto row = co_await backend::fetch_row(*conn, kHealthQuery, timeout);
       if (row) {
-        record_check(n, *row);
+        record_check(runtime, n, *row);
       } else {
         mark_down(n, row.error().message);
         conn.reset();

@@ -75,6 +75,11 @@ void write_refusal_query(std::string& out, const std::string& message) {
   protocol::write_query(out, sql);
 }
 
+bool is_fatal(std::string_view error_body) {
+  auto fields = protocol::parse_error_response(error_body);
+  return fields && (fields->severity == "FATAL" || fields->severity == "PANIC");
+}
+
 }  // namespace
 
 size_t Session::scan_client(std::string_view data, bool& terminate, std::string& error) {
@@ -115,10 +120,24 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
     Rewrite rw;
     if (pooled_) rw = rewrite_client_message(at, header);
     if (rw.kind == Rewrite::kNeedMore) break;
-    if (header.type == protocol::msg::kQuery || header.type == protocol::msg::kSync ||
-        header.type == protocol::msg::kFunctionCall) {
-      ++outstanding_;
-      ++sent_epoch_;
+    switch (header.type) {
+      case protocol::msg::kQuery:
+      case protocol::msg::kSync:
+      case protocol::msg::kFunctionCall:
+        ++outstanding_;
+        ++sent_epoch_;
+        unsynced_ = false;
+        break;
+      case protocol::msg::kParse:
+      case protocol::msg::kBind:
+      case protocol::msg::kDescribe:
+      case protocol::msg::kExecute:
+      case protocol::msg::kClose:
+      case protocol::msg::kFlush:
+        unsynced_ = true;  // the server holds work (an implicit transaction) until a Sync
+        break;
+      default:
+        break;
     }
     if (rw.kind == Rewrite::kReplace) {
       close_run(pos);
@@ -348,7 +367,8 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
     char type = header.type;
     bool whole = type == protocol::msg::kReadyForQuery ||
                  type == protocol::msg::kParameterStatus ||
-                 (pooled_ && type == protocol::msg::kCommandComplete);
+                 (pooled_ && type == protocol::msg::kCommandComplete) ||
+                 (retry_capture_ && type == protocol::msg::kErrorResponse);
     if (whole && rest.size() < header.wire_size()) break;  // small: wait for all of it
     auto body = rest.substr(protocol::kHeaderSize, whole ? header.length - 4 : 0);
     switch (type) {
@@ -379,6 +399,12 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
         }
         break;
       case protocol::msg::kErrorResponse:
+        if (retry_capture_ && is_fatal(body)) {
+          // A replica shutting down says FATAL before closing: nothing has reached the
+          // client yet, so this is a lost server (the read can be retried), not an answer.
+          bad = true;
+          return 0;
+        }
         if (!replies_.empty()) drop_failed_replies();
         break;
       default:

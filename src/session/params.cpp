@@ -132,14 +132,18 @@ std::string quote_name(std::string_view name) {
 
 std::string build_sync_sql(const Params& desired, const Params& server,
                            std::vector<std::string>& changed, std::vector<std::string>& reset) {
-  std::string sql;
+  // set_config() takes the value as text the way the setting parses it, so a list such
+  // as search_path 'a, b' stays a list (SET x TO 'a, b' would make it one quoted name).
+  std::string sets;
   for (const auto& [name, value] : desired) {
     if (is_read_only_param(name) || !is_valid_param_name(name)) continue;
     auto it = server.find(name);
     if (it != server.end() && it->second == value) continue;
-    sql += "SET " + quote_name(name) + " TO " + quote_literal(value) + ";";
+    sets += sets.empty() ? "SELECT " : ", ";
+    sets += "set_config(" + quote_literal(name) + ", " + quote_literal(value) + ", false)";
     changed.push_back(name);
   }
+  std::string sql = sets.empty() ? std::string() : sets + ";";
   for (const auto& [name, value] : server) {
     if (desired.count(name) || is_read_only_param(name) || !is_valid_param_name(name)) continue;
     sql += "RESET " + quote_name(name) + ";";

@@ -198,10 +198,9 @@ awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool 
                                  "\" is healthy and fallback_to_primary is off");
     }
     auto error = co_await acquire_server();
-    if (!error || !entry_->node->replica || attempt > 0 ||
-        error->sqlstate != sqlstate::kConnectionFailure) {
-      co_return error;
-    }
+    bool node_failed = error && error->sqlstate != sqlstate::kQueryCanceled &&
+                       error->sqlstate != sqlstate::kAdminShutdown;
+    if (!node_failed || !entry_->node->replica || attempt > 0) co_return error;
     entry_->node->healthy = false;  // reads go elsewhere until a health check passes
     spdlog::warn("client {}: replica {} unreachable: {}", peer_, entry_->node->address,
                  error->message);
@@ -320,6 +319,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::sync_params() {
 
 awaitable<PumpEnd> Session::attached() {
   outstanding_ = 0;
+  unsynced_ = false;
   c_remaining_ = 0;
   s_remaining_ = 0;
   a_busy_ = false;
@@ -402,7 +402,8 @@ awaitable<PumpEnd> Session::server_to_client() {
         if (ec) co_return PumpEnd::kClientGone;
       }
       in.consume(n);
-      if (saw_ready && in.empty() && outstanding_ == 0 && c_remaining_ == 0 && !a_busy_) {
+      if (saw_ready && in.empty() && outstanding_ == 0 && !unsynced_ && c_remaining_ == 0 &&
+          !a_busy_) {
         if (auto end = transaction_end()) {
           releasing_ = true;
           co_return *end;
@@ -452,7 +453,7 @@ awaitable<std::tuple<error_code, size_t>> Session::write_runs(const char* base) 
 }
 
 bool Session::server_clean() const {
-  return server_ && outstanding_ == 0 && s_remaining_ == 0 && c_remaining_ == 0 &&
+  return server_ && outstanding_ == 0 && !unsynced_ && s_remaining_ == 0 && c_remaining_ == 0 &&
          server_->in().empty();
 }
 
@@ -476,7 +477,9 @@ void Session::drop_server() {
 // Reads and discards the server's answers to what the client sent before it left, so
 // that the connection can be reused. False when that did not finish in time.
 awaitable<bool> Session::drain_server() {
-  if (c_remaining_ > 0) co_return false;  // the server holds half a message
+  // Half a message, or work not yet closed by a Sync (which would commit it): only
+  // closing the connection makes the server abort it, as for any client that leaves.
+  if (c_remaining_ > 0 || unsynced_) co_return false;
   if (server_clean()) co_return true;
   auto done = co_await with_timeout(discard_answers(), kDrainTimeout);
   co_return done && *done;

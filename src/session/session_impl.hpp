@@ -204,6 +204,7 @@ class Session {
   // Attached phase state.
   std::unique_ptr<backend::ServerConnection> server_;
   int outstanding_ = 0;      // Query/Sync/FunctionCall sent without their ReadyForQuery
+  bool unsynced_ = false;    // extended-protocol messages sent after the last Sync
   size_t c_remaining_ = 0;   // bytes left of the client message being forwarded
   size_t s_remaining_ = 0;   // bytes left of the server message being forwarded
   bool a_busy_ = false;      // client->server write in progress

@@ -112,6 +112,9 @@ class Pool {
   // Wakes every waiter with nothing granted (shutdown): each sees kWait from finish_wait.
   void wake_all();
 
+  // Ends a connect backoff early (a health check found the server up again).
+  void reset_backoff();
+
   void set_limits(const PoolLimits& limits);
   PoolLimits limits() const;
   PoolStats stats() const;

@@ -34,8 +34,8 @@ std::string quote_literal(std::string_view value);
 std::string quote_name(std::string_view name);  // each dotted part double-quoted
 
 // SQL that makes a server whose current values are `server` show `desired`:
-// SET for every settable value that differs, RESET for every setting the server has
-// that `desired` lacks. Empty when nothing differs. `changed` and `reset` receive the
+// set_config() for every settable value that differs (one SELECT), RESET for every
+// setting the server has that `desired` lacks. Empty when nothing differs. `changed` and `reset` receive the
 // names concerned.
 std::string build_sync_sql(const Params& desired, const Params& server,
                            std::vector<std::string>& changed, std::vector<std::string>& reset);

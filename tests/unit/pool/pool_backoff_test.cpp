@@ -27,6 +27,15 @@ TEST(PoolBackoffTest, ConnectFailedStartsBackoff) {
   expect_stats(pool, 1, 0, 1, 0);
 }
 
+TEST(PoolBackoffTest, ResetBackoffEndsItAtOnce) {
+  Pool pool(limits_of(2), 1);
+  ASSERT_EQ(pool.checkout(0, waiter(), kT0).kind, Kind::kConnect);
+  pool.connect_failed("down", kT0);
+  ASSERT_EQ(pool.checkout(0, waiter(), kT0 + milliseconds(10)).kind, Kind::kFail);
+  pool.reset_backoff();  // a health check found the server up
+  EXPECT_EQ(pool.checkout(0, waiter(), kT0 + milliseconds(20)).kind, Kind::kConnect);
+}
+
 TEST(PoolBackoffTest, BackoffDoublesAndCapsAtSixteenTimes) {
   Pool pool(limits_of(2), 1);
   Clock::time_point t = kT0;

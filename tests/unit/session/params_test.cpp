@@ -226,14 +226,15 @@ TEST(BuildSyncSqlTest, NothingWhenBothEmpty) { EXPECT_EQ(sync({}, {}).sql, ""); 
 
 TEST(BuildSyncSqlTest, SetForDifferingValue) {
   Sync s = sync({{"application_name", "app"}}, {{"application_name", "other"}});
-  EXPECT_EQ(s.sql, "SET \"application_name\" TO 'app';");
+  EXPECT_EQ(s.sql, "SELECT set_config('application_name', 'app', false);");
   EXPECT_THAT(s.changed, ElementsAre("application_name"));
   EXPECT_THAT(s.reset, IsEmpty());
 }
 
 TEST(BuildSyncSqlTest, SetForValueServerLacks) {
   Sync s = sync({{"search_path", "a, b"}}, {});
-  EXPECT_EQ(s.sql, "SET \"search_path\" TO 'a, b';");
+  // A list value goes through set_config() so it stays a list of two schemas.
+  EXPECT_EQ(s.sql, "SELECT set_config('search_path', 'a, b', false);");
   EXPECT_THAT(s.changed, ElementsAre("search_path"));
 }
 
@@ -246,7 +247,9 @@ TEST(BuildSyncSqlTest, ResetForServerOnlySetting) {
 
 TEST(BuildSyncSqlTest, ValuesAreQuoted) {
   Sync s = sync({{"application_name", "it's\\"}, {"myapp.tenant", "7"}}, {});
-  EXPECT_EQ(s.sql, "SET \"application_name\" TO E'it''s\\\\';SET \"myapp\".\"tenant\" TO '7';");
+  EXPECT_EQ(s.sql,
+            "SELECT set_config('application_name', E'it''s\\\\', false), "
+            "set_config('myapp.tenant', '7', false);");
 }
 
 TEST(BuildSyncSqlTest, ReadOnlySkipped) {
@@ -272,8 +275,8 @@ TEST(BuildSyncSqlTest, MixedSetsComeBeforeResets) {
                 {"server_version", "15.4"}};
   Sync s = sync(desired, server);
   EXPECT_EQ(s.sql,
-            "SET \"DateStyle\" TO 'ISO, DMY';SET \"application_name\" TO 'a';"
-            "RESET \"work_mem\";");
+            "SELECT set_config('DateStyle', 'ISO, DMY', false), "
+            "set_config('application_name', 'a', false);RESET \"work_mem\";");
   EXPECT_THAT(s.changed, ElementsAre("DateStyle", "application_name"));
   EXPECT_THAT(s.reset, ElementsAre("work_mem"));
 }
