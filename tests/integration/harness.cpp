@@ -27,14 +27,13 @@
 extern char** environ;
 
 namespace pgmux::itest {
-namespace {
-
-using Clock = std::chrono::steady_clock;
 
 int remaining_ms(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
   return left < 0 ? 0 : static_cast<int>(left);
 }
+namespace {
+
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -250,6 +249,36 @@ PgResult PgConn::exec(const std::string& sql, Millis timeout) {
   return wait_result(timeout);
 }
 
+ExecStatusType PgResult::status() const {
+  return res_ ? PQresultStatus(res_.get()) : PGRES_FATAL_ERROR;
+}
+
+PgResult PgConn::prepare(const std::string& name, const std::string& sql, Millis timeout) {
+  if (!conn_) return PgResult(nullptr, "no connection");
+  if (!PQsendPrepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr)) {
+    return PgResult(nullptr, error());
+  }
+  return wait_result(timeout);
+}
+
+PgResult PgConn::exec_prepared(const std::string& name, const std::vector<std::string>& params,
+                               Millis timeout) {
+  if (!conn_) return PgResult(nullptr, "no connection");
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  if (!PQsendQueryPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()),
+                           values.data(), nullptr, nullptr, 0)) {
+    return PgResult(nullptr, error());
+  }
+  return wait_result(timeout);
+}
+
+PgResult PgConn::describe_prepared(const std::string& name, Millis timeout) {
+  if (!conn_) return PgResult(nullptr, "no connection");
+  if (!PQsendDescribePrepared(conn_.get(), name.c_str())) return PgResult(nullptr, error());
+  return wait_result(timeout);
+}
+
 PgResult PgConn::exec_params(const std::string& sql, const std::vector<std::string>& params,
                              Millis timeout) {
   if (!conn_) return PgResult(nullptr, "no connection");
@@ -378,6 +407,12 @@ std::string PgmuxConfig::default_users() {
          "  " + kMd5User + ":\n    auth: md5\n    password: " + kMd5Password + "\n";
 }
 
+std::string PgmuxConfig::trust_users() {
+  return std::string("users:\n") +
+         "  " + kScramUser + ":\n    auth: trust\n    server_password: " + kScramPassword + "\n" +
+         "  " + kMd5User + ":\n    auth: md5\n    password: " + kMd5Password + "\n";
+}
+
 std::string PgmuxConfig::yaml() const {
   std::ostringstream y;
   y << "listen:\n  host: 127.0.0.1\n  port: " << port << "\n"
@@ -472,6 +507,92 @@ std::string PgmuxProcess::conninfo(const std::string& db, const std::string& use
                                    const std::string& password) const {
   return "host=127.0.0.1 port=" + std::to_string(port()) + " dbname=" + db + " user=" + user +
          " password=" + password + " connect_timeout=10";
+}
+
+// ---- churner, /proc ----
+
+Churner::Churner(std::string conninfo, Check check, Millis pause)
+    : conninfo_(std::move(conninfo)), check_(std::move(check)), pause_(pause) {
+  thread_ = std::thread([this] { run(); });
+}
+
+Churner::~Churner() { stop(); }
+
+std::string Churner::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  return problem_;
+}
+
+bool Churner::wait_for(int n, Millis timeout) const {
+  return wait_until([&] { return failed_.load() || transactions_.load() >= n; }, timeout) &&
+         !failed_.load();
+}
+
+void Churner::run() {
+  ConnectOutcome c = connect(conninfo_);
+  if (!c.ok) problem_ = "churner connect: " + c.error;
+  while (problem_.empty() && !stop_) {
+    for (const char* sql : {"BEGIN", "SELECT pg_backend_pid()"}) {
+      PgResult r = c.conn.exec(sql);
+      if (!r.ok() && problem_.empty()) problem_ = std::string("churner ") + sql + ": " + r.error();
+    }
+    if (problem_.empty() && check_) problem_ = check_(c.conn);
+    PgResult r = c.conn.exec("COMMIT");
+    if (!r.ok() && problem_.empty()) problem_ = "churner COMMIT: " + r.error();
+    if (problem_.empty()) ++transactions_;
+    std::this_thread::sleep_for(pause_);
+  }
+  if (!problem_.empty()) failed_ = true;
+}
+
+ServerRotation::ServerRotation(const std::string& conninfo, Churner::Check check)
+    : check_(std::move(check)) {
+  for (PgConn& holder : holders_) {
+    ConnectOutcome c = connect(conninfo);
+    if (c.ok) holder = std::move(c.conn);
+  }
+}
+
+std::string ServerRotation::free_other_than(const std::string& last_pid) {
+  for (int i = 0; i < 2; ++i) {
+    if (!holders_[i].ok()) return "holder " + std::to_string(i) + " is not connected";
+    PgResult r = holders_[i].exec("BEGIN", 20s);
+    if (r.ok()) r = holders_[i].exec("SELECT pg_backend_pid()", 20s);
+    if (!r.ok()) return "holder " + std::to_string(i) + ": " + r.error();
+    holding_[i] = true;
+    pids_[i] = r.value();
+  }
+  if (pids_[0] == pids_[1]) return "both holders got server " + pids_[0] + ": is the pool of two?";
+  if (pids_[0] != last_pid && pids_[1] != last_pid && !last_pid.empty()) {
+    return "neither server (" + pids_[0] + ", " + pids_[1] + ") is the client's last one, " +
+           last_pid;
+  }
+  return end_hold(pids_[0] == last_pid ? 1 : 0);
+}
+
+std::string ServerRotation::release() {
+  for (int i = 0; i < 2; ++i) {
+    if (std::string problem = end_hold(i); !problem.empty()) return problem;
+  }
+  return "";
+}
+
+std::string ServerRotation::end_hold(int holder) {
+  if (!holding_[holder]) return "";
+  holding_[holder] = false;
+  std::string problem = check_ ? check_(holders_[holder]) : "";
+  PgResult r = holders_[holder].exec("COMMIT");
+  if (!r.ok() && problem.empty()) problem = "holder COMMIT: " + r.error();
+  return problem;
+}
+
+long long vm_rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return atoll(line.c_str() + 6);
+  }
+  return -1;
 }
 
 TempDir::TempDir() {

@@ -1,23 +1,31 @@
 // Helpers for the integration tests: the PostgreSQL cluster started by pg_cluster.sh, the pgmux
 // process under test, bounded libpq calls, child commands and a raw protocol client.
-// Thread-safety: PgConn/PgmuxProcess objects belong to one thread; free functions are thread-safe.
+// Thread-safety: PgConn/PgmuxProcess/RawConn/ServerRotation objects belong to one thread; a Churner
+// runs its own thread (its methods are for the owning thread); free functions are thread-safe.
 #pragma once
 
 #include <libpq-fe.h>
 #include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace pgmux::itest {
 
 using Millis = std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds left until `deadline` (0 once it has passed), for poll().
+int remaining_ms(Clock::time_point deadline);
 using namespace std::chrono_literals;
 
 // Roles the cluster fixture creates (pg_cluster.sh); pgmux_scram's password is stored as a SCRAM
@@ -66,6 +74,8 @@ class PgResult {
   int rows() const;
   std::string value(int row = 0, int col = 0) const;  // "" when out of range or NULL
   long long int_value(int row = 0, int col = 0) const;  // -1 when not a number
+  // PQresultStatus, or PGRES_FATAL_ERROR for a harness-made error (no PGresult).
+  ExecStatusType status() const;
   const PGresult* get() const { return res_.get(); }
 
  private:
@@ -87,6 +97,11 @@ class PgConn {
   // Extended protocol with text parameters.
   PgResult exec_params(const std::string& sql, const std::vector<std::string>& params,
                        Millis timeout = 10s);
+  // Protocol-level prepared statements (Parse / Bind+Execute / Describe), bounded as exec().
+  PgResult prepare(const std::string& name, const std::string& sql, Millis timeout = 10s);
+  PgResult exec_prepared(const std::string& name, const std::vector<std::string>& params,
+                         Millis timeout = 10s);
+  PgResult describe_prepared(const std::string& name, Millis timeout = 10s);
   // Asynchronous use: send() a query now, wait_result() for it later (bounded as exec()).
   bool send(const std::string& sql);
   PgResult wait_result(Millis timeout = 10s);
@@ -153,6 +168,9 @@ struct PgmuxConfig {
   std::string extra;                 // further top-level YAML lines, e.g. "max_client_connections: 2\n"
   std::string users;                 // whole `users:` section; empty = default_users()
   static std::string default_users();
+  // default_users() with kScramUser logging in to pgmux by trust (for the raw protocol client);
+  // pgmux still logs in to the server with kScramPassword.
+  static std::string trust_users();
   std::string yaml() const;          // port must be set
 };
 
@@ -221,6 +239,115 @@ struct RawLoginOutcome {
 // password), then reads the ErrorResponse. Bounded by `timeout`.
 RawLoginOutcome raw_login_wrong_password(uint16_t port, const std::string& user,
                                          const std::string& database, Millis timeout = 10s);
+
+// Keeps a small pool's servers changing hands: runs short transactions (BEGIN; SELECT
+// pg_backend_pid(); `check`; COMMIT) on its own connection and thread, one every `pause`, until
+// stop() or destruction.
+class Churner {
+ public:
+  // Runs inside each transaction; returns "" or what was wrong (which stops the churn).
+  using Check = std::function<std::string(PgConn&)>;
+  explicit Churner(std::string conninfo, Check check = {}, Millis pause = 1ms);
+  ~Churner();
+  Churner(const Churner&) = delete;
+  Churner& operator=(const Churner&) = delete;
+  // Stops the thread (idempotent); returns the first problem seen, "" when none.
+  std::string stop();
+  int transactions() const { return transactions_.load(); }
+  // Waits until at least `n` transactions have committed (false on timeout or problem).
+  bool wait_for(int n, Millis timeout = 10s) const;
+
+ private:
+  void run();
+  std::string conninfo_;
+  Check check_;
+  Millis pause_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<int> transactions_{0};
+  std::string problem_;  // written by the thread, read after join
+  std::thread thread_;
+};
+
+// Moves a client of a pool of two onto the other server for its next transaction, whatever the
+// pool's idle-list policy: two holder connections (other clients of the pool) take both servers,
+// then the one holding the server the client did not use last lets go of it, so the client's next
+// transaction can only run there. Each holder transaction also runs `check` (as Churner's).
+class ServerRotation {
+ public:
+  explicit ServerRotation(const std::string& conninfo, Churner::Check check = {});
+  // Takes both servers, then frees the one whose backend pid is not `last_pid` ("" = either).
+  // Returns "" or what went wrong.
+  std::string free_other_than(const std::string& last_pid);
+  // Ends the remaining hold; call once the client's transaction is over. "" or a problem.
+  std::string release();
+
+ private:
+  std::string end_hold(int holder);
+  PgConn holders_[2];
+  std::string pids_[2];
+  bool holding_[2] = {false, false};
+  Churner::Check check_;
+};
+
+// VmRSS of process `pid` in kB (from /proc/<pid>/status), -1 when unreadable.
+long long vm_rss_kb(pid_t pid);
+
+// One backend message as a raw client sees it.
+struct RawMessage {
+  char type = 0;
+  std::string body;
+};
+// Fields of an ErrorResponse/NoticeResponse body ('S', 'C', 'M', ...).
+std::map<char, std::string> error_fields(const std::string& body);
+// Column values of a DataRow body (a NULL becomes "").
+std::vector<std::string> data_row_values(const std::string& body);
+// The type bytes of `messages`, e.g. "12DCZ", for compact assertions.
+std::string message_types(const std::vector<RawMessage>& messages);
+
+// Frontend messages, encoded for RawConn::send (text parameters, text results).
+namespace fe {
+std::string query(const std::string& sql);
+std::string parse(const std::string& statement, const std::string& sql);
+std::string bind(const std::string& portal, const std::string& statement,
+                 const std::vector<std::string>& params);
+std::string describe(char kind, const std::string& name);  // kind 'S' or 'P'
+std::string execute(const std::string& portal, uint32_t max_rows = 0);
+std::string close(char kind, const std::string& name);     // kind 'S' or 'P'
+std::string sync();
+std::string terminate();
+}  // namespace fe
+
+class RawSocket;
+// A hand-driven protocol v3 client on 127.0.0.1, for what libpq cannot send (Close, forged
+// CancelRequest, oversized messages). Logs in only where no password is asked (a trust user).
+class RawConn {
+ public:
+  RawConn();
+  ~RawConn();
+  // Connects, sends a StartupMessage with `params` (user, database, ...) and reads up to the
+  // first ReadyForQuery. False (with problem()) on an ErrorResponse, a password request or timeout.
+  bool login(uint16_t port, const std::map<std::string, std::string>& params, Millis timeout = 10s);
+  bool send(const std::string& bytes, Millis timeout = 10s);
+  // One message; nullopt on EOF, error or timeout (see closed()).
+  std::optional<RawMessage> read(Millis timeout = 10s);
+  // Messages up to and including ReadyForQuery; stops early (without 'Z') on EOF or timeout.
+  std::vector<RawMessage> read_until_ready(Millis timeout = 10s);
+  // True once a read saw the peer close the connection (EOF or reset).
+  bool closed() const;
+  uint32_t backend_pid() const { return backend_pid_; }
+  uint32_t backend_secret() const { return backend_secret_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::unique_ptr<RawSocket> sock_;
+  uint32_t backend_pid_ = 0;
+  uint32_t backend_secret_ = 0;
+  std::string problem_;
+};
+// Sends a CancelRequest(pid, secret) on a new connection to 127.0.0.1:port and waits (bounded)
+// for the peer to close it, as libpq's PQcancel does. False when it could not be sent.
+bool send_cancel_request(uint16_t port, uint32_t pid, uint32_t secret, Millis timeout = 5s);
 
 // Lower-cased copy.
 std::string lower(std::string text);

@@ -13,8 +13,10 @@ MARKER=.pgmux_test_cluster
 SCRAM_USER=pgmux_scram SCRAM_PASSWORD=scram_pw
 MD5_USER=pgmux_md5 MD5_PASSWORD=md5_pw
 # One database per test that counts backends or looks for `idle in transaction`, so tests running
-# in parallel do not disturb each other's counts.
-TEST_DATABASES=(pgmux_test pgmux_load pgmux_kill_tx pgmux_kill_session)
+# in parallel do not disturb each other's counts; pgmux_copy/blob/cancel/params hold the tables and
+# schema of the COPY, large-value, cancel and session-parameter tests.
+TEST_DATABASES=(pgmux_test pgmux_load pgmux_kill_tx pgmux_kill_session pgmux_copy pgmux_blob pgmux_cancel
+                pgmux_params)
 
 die() { echo "pg_cluster.sh: $*" >&2; exit 1; }
 
@@ -148,6 +150,20 @@ CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL);
 INSERT INTO t VALUES (1, 0), (2, 0);
 EOF
   done
+  psql_super "$dir" "$port" pgmux_copy <<EOF
+SET ROLE $SCRAM_USER;
+CREATE TABLE copy_rows (i int NOT NULL, t text NOT NULL);
+CREATE TABLE copy_fail_rows (i int NOT NULL, t text NOT NULL);
+INSERT INTO copy_fail_rows SELECT g, md5(g::text) FROM generate_series(1, 10) g;
+EOF
+  psql_super "$dir" "$port" pgmux_blob <<EOF
+SET ROLE $SCRAM_USER;
+CREATE TABLE blobs (id int PRIMARY KEY, b bytea NOT NULL);
+ALTER TABLE blobs ALTER COLUMN b SET STORAGE EXTERNAL;
+EOF
+  psql_super "$dir" "$port" pgmux_params <<EOF
+CREATE SCHEMA itest_schema AUTHORIZATION $SCRAM_USER;
+EOF
   "$PGBIN/pgbench" -q -i -s 1 -h "$dir" -p "$port" -U "$SCRAM_USER" pgbench_db >"$dir/pgbench_init.log" 2>&1 ||
     { cat "$dir/pgbench_init.log" >&2; die "pgbench -i failed"; }
 }

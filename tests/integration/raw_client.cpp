@@ -1,5 +1,6 @@
-// A hand-written protocol client for the login failures libpq hides: StartupMessage, then a
-// deliberately wrong answer to whatever authentication request comes. Thread-safe (no shared state).
+// A hand-written protocol client for what libpq hides or cannot send: login failures (a wrong
+// answer to whatever authentication request comes), Close, CancelRequest, oversized messages.
+// Thread-safety: no shared state; a RawConn belongs to one thread.
 #include "harness.hpp"
 
 #include <arpa/inet.h>
@@ -17,13 +18,6 @@ namespace pgmux::itest {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int remaining_ms(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
-}
-
 std::string be32(uint32_t v) {
   v = htonl(v);
   return std::string(reinterpret_cast<const char*>(&v), 4);
@@ -39,7 +33,9 @@ std::string message(char type, const std::string& body) {
   return std::string(1, type) + be32(static_cast<uint32_t>(body.size() + 4)) + body;
 }
 
-// A blocking-free socket whose every operation respects one deadline.
+}  // namespace
+
+// A non-blocking socket whose every operation respects the current deadline.
 class RawSocket {
  public:
   RawSocket(uint16_t port, Clock::time_point deadline) : deadline_(deadline) {
@@ -53,6 +49,9 @@ class RawSocket {
   }
   ~RawSocket() { if (fd_ >= 0) close(fd_); }
   bool connected() const { return connected_; }
+  void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
+  // True once a read saw EOF or a socket error.
+  bool closed() const { return closed_; }
 
   bool send_all(const std::string& data) {
     for (size_t done = 0; done < data.size();) {
@@ -85,17 +84,21 @@ class RawSocket {
       char buf[4096];
       ssize_t got = recv(fd_, buf, std::min(sizeof buf, n - out->size()), 0);
       if (got > 0) { out->append(buf, got); continue; }
-      if (got == 0 || (errno != EAGAIN && errno != EINTR)) return false;
+      if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+        closed_ = true;
+        return false;
+      }
       if (!wait(POLLIN)) return false;
     }
     return true;
   }
   int fd_ = -1;
   bool connected_ = false;
+  bool closed_ = false;
   Clock::time_point deadline_;
 };
 
-std::map<char, std::string> parse_error_fields(const std::string& body) {
+std::map<char, std::string> error_fields(const std::string& body) {
   std::map<char, std::string> fields;
   for (size_t at = 0; at < body.size() && body[at] != '\0';) {
     char code = body[at++];
@@ -106,6 +109,29 @@ std::map<char, std::string> parse_error_fields(const std::string& body) {
   }
   return fields;
 }
+
+std::vector<std::string> data_row_values(const std::string& body) {
+  std::vector<std::string> values;
+  if (body.size() < 2) return values;
+  size_t count = (static_cast<unsigned char>(body[0]) << 8) | static_cast<unsigned char>(body[1]);
+  size_t at = 2;
+  for (size_t i = 0; i < count && at + 4 <= body.size(); ++i) {
+    uint32_t len = read_be32(body, at);
+    at += 4;
+    if (len == 0xffffffffu) { values.emplace_back(); continue; }
+    values.push_back(body.substr(at, len));
+    at += len;
+  }
+  return values;
+}
+
+std::string message_types(const std::vector<RawMessage>& messages) {
+  std::string types;
+  for (const auto& m : messages) types += m.type;
+  return types;
+}
+
+namespace {
 
 // The answer to an Authentication request `code` (body after the code), or "" to just read on.
 std::string wrong_answer(uint32_t code, const std::string& rest) {
@@ -145,7 +171,7 @@ RawLoginOutcome raw_login_wrong_password(uint16_t port, const std::string& user,
   std::string body;
   while (sock.read_message(&type, &body)) {
     if (type == 'E') {
-      outcome.error_fields = parse_error_fields(body);
+      outcome.error_fields = error_fields(body);
       return outcome;
     }
     if (type != 'R') continue;  // NoticeResponse and the like
@@ -160,6 +186,107 @@ RawLoginOutcome raw_login_wrong_password(uint16_t port, const std::string& user,
   }
   outcome.problem = "connection ended (or timed out) without an ErrorResponse";
   return outcome;
+}
+
+
+namespace fe {
+
+std::string query(const std::string& sql) { return message('Q', sql + '\0'); }
+
+std::string parse(const std::string& statement, const std::string& sql) {
+  return message('P', statement + '\0' + sql + '\0' + std::string(2, '\0'));
+}
+
+std::string bind(const std::string& portal, const std::string& statement,
+                 const std::vector<std::string>& params) {
+  std::string body = portal + '\0' + statement + '\0' + std::string(2, '\0');  // all text
+  body += static_cast<char>(params.size() >> 8);
+  body += static_cast<char>(params.size() & 0xff);
+  for (const auto& p : params) body += be32(static_cast<uint32_t>(p.size())) + p;
+  return message('B', body + std::string(2, '\0'));  // results: all text
+}
+
+std::string describe(char kind, const std::string& name) {
+  return message('D', std::string(1, kind) + name + '\0');
+}
+
+std::string execute(const std::string& portal, uint32_t max_rows) {
+  return message('E', portal + '\0' + be32(max_rows));
+}
+
+std::string close(char kind, const std::string& name) {
+  return message('C', std::string(1, kind) + name + '\0');
+}
+
+std::string sync() { return message('S', ""); }
+
+std::string terminate() { return message('X', ""); }
+
+}  // namespace fe
+
+RawConn::RawConn() = default;
+RawConn::~RawConn() = default;
+
+bool RawConn::login(uint16_t port, const std::map<std::string, std::string>& params,
+                    Millis timeout) {
+  sock_ = std::make_unique<RawSocket>(port, Clock::now() + timeout);
+  if (!sock_->connected()) {
+    problem_ = "could not connect to port " + std::to_string(port);
+    return false;
+  }
+  std::string startup = be32(196608);
+  for (const auto& [key, value] : params) startup += key + '\0' + value + '\0';
+  startup += '\0';
+  if (!send(be32(static_cast<uint32_t>(startup.size() + 4)) + startup, timeout)) return false;
+  for (std::vector<RawMessage> got = read_until_ready(timeout); const auto& m : got) {
+    if (m.type == 'E') problem_ = "login failed: " + error_fields(m.body)['M'];
+    if (m.type == 'R' && read_be32(m.body, 0) != 0) problem_ = "login asks for a password";
+    if (m.type == 'K') {
+      backend_pid_ = read_be32(m.body, 0);
+      backend_secret_ = read_be32(m.body, 4);
+    }
+    if (m.type == 'Z' && problem_.empty()) return true;
+  }
+  if (problem_.empty()) problem_ = "no ReadyForQuery after the StartupMessage";
+  return false;
+}
+
+bool RawConn::send(const std::string& bytes, Millis timeout) {
+  if (!sock_) return false;
+  sock_->set_deadline(Clock::now() + timeout);
+  return sock_->send_all(bytes);
+}
+
+std::optional<RawMessage> RawConn::read(Millis timeout) {
+  if (!sock_) return std::nullopt;
+  sock_->set_deadline(Clock::now() + timeout);
+  RawMessage m;
+  if (!sock_->read_message(&m.type, &m.body)) return std::nullopt;
+  return m;
+}
+
+std::vector<RawMessage> RawConn::read_until_ready(Millis timeout) {
+  auto deadline = Clock::now() + timeout;
+  std::vector<RawMessage> out;
+  while (auto m = read(Millis(remaining_ms(deadline)))) {
+    out.push_back(std::move(*m));
+    if (out.back().type == 'Z') break;
+  }
+  return out;
+}
+
+bool RawConn::closed() const { return sock_ && sock_->closed(); }
+
+bool send_cancel_request(uint16_t port, uint32_t pid, uint32_t secret, Millis timeout) {
+  RawSocket sock(port, Clock::now() + timeout);
+  if (!sock.connected() || !sock.send_all(be32(16) + be32(80877102) + be32(pid) + be32(secret))) {
+    return false;
+  }
+  char type = 0;
+  std::string body;
+  while (sock.read_message(&type, &body)) {
+  }
+  return true;
 }
 
 }  // namespace pgmux::itest
