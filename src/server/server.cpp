@@ -65,7 +65,7 @@ constexpr std::string_view kHealthQuery =
     "SELECT pg_is_in_recovery()::text, "
     "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     "ELSE pg_current_wal_insert_lsn() END)::text, "
-    "(CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+    "(CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() "
     "THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) "
     "END)::float8::text";
 
@@ -93,9 +93,12 @@ void record_check(session::Runtime& runtime, const session::Runtime::CheckedNode
   n.node->lsn = session::parse_lsn(*row[1]);
   n.node->lag_ms = static_cast<int64_t>(std::strtod(row[2]->c_str(), nullptr) * 1000.0);
   if (n.node->replica) {
+    // After a restart a replica reports a received LSN behind what it replayed until
+    // new WAL arrives; one that has replayed all the primary has written is not lagging.
     uint64_t primary = n.primary->lsn.load();
     uint64_t replayed = n.node->lsn.load();
     n.node->lag_bytes = primary > replayed ? primary - replayed : 0;
+    if (primary != 0 && replayed >= primary) n.node->lag_ms = 0;
   }
   if (!n.node->healthy.exchange(true)) {
     // Connect failures seen while it was down must not keep clients away now.
