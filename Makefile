@@ -68,3 +68,9 @@ clean: ## Remove the build directories.
 
 distclean: clean ## Also stop a leftover demo and remove .demo/.
 	scripts/demo.sh --stop
+
+.PHONY: bench
+bench: build ## Benchmark pgmux against PgBouncer and PostgreSQL (root; ~1 h; bench/README.md).
+	@if ninja -C $(RELEASE_DIR) -t targets all 2>/dev/null | grep -q '^micro_bench:'; then \
+	  ninja -C $(RELEASE_DIR) -j$(JOBS) micro_bench; fi
+	SKIP_DEPS=$(SKIP_DEPS) PGMUX_BIN=$(RELEASE_DIR)/pgmux bench/run.sh

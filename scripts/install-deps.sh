@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev libpq-dev libyaml-cpp-dev libspdlog-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
 )
 

@@ -1,0 +1,250 @@
+# Measurements: one pgbench run (tps, mean and p99 latency from its per-transaction
+# logs), the proxies' CPU time, context switches, instructions and system calls per
+# transaction, and their memory per idle client. Sourced by bench/run.sh after
+# common.sh and services.sh.
+# shellcheck shell=bash disable=SC2034,SC2153 # globals are set by bench/run.sh
+
+RESULTS_HEADER="target,mode,protocol,clients,round,tps,lat_mean_ms,lat_p99_ms"
+CPU_HEADER="target,round,method,transactions,cpu_us_per_txn,ctxsw_per_txn,instructions_per_txn,syscalls_per_txn"
+MEMORY_HEADER="target,connections,failed,rss_before_kib,rss_after_kib,kib_per_conn,login_seconds"
+
+# pgbench options for mode $1: select-only (-S), tpcb-like (built-in TPC-B-like script),
+# connect-churn (-S -C: a new connection, SCRAM login included, per transaction).
+mode_args() {
+  case $1 in
+    select-only) echo "-S" ;;
+    tpcb-like) echo "-b tpcb-like" ;;
+    connect-churn) echo "-S -C" ;;
+    *) die "unknown mode $1" ;;
+  esac
+}
+
+# pgbench threads for $1 clients: min(clients, 2 * nproc).
+threads_for() {
+  local j=$((2 * NPROC))
+  if (($1 < j)); then j=$1; fi
+  echo "$j"
+}
+
+# Seconds added to a run's -T for $1 clients to log in: pgbench's -T clock starts before
+# its clients connect (one SCRAM login after another in each thread), while its tps counts
+# only from the moment they are all connected. Learned per target and client count from
+# pgbench's "initial connection time" (RAMP), so that every run measures at least
+# BENCH_SECONDS of transactions.
+declare -A RAMP=()
+ramp_seconds() { echo $(($1 / 200)); }
+
+# Runs pgbench against target $1; the rest of the arguments go to pgbench. Output goes to
+# $WORK/runs/out; a run may take at most $PGBENCH_LIMIT seconds.
+pgbench_to() {
+  local target=$1
+  shift
+  PGPASSWORD=$BENCH_PASSWORD PGCONNECT_TIMEOUT=30 run_bounded "$PGBENCH_LIMIT" "$WORK/runs/out" \
+    "$PG_BIN/pgbench" -h 127.0.0.1 -p "$(target_port "$target")" -U "$BENCH_USER" -n \
+    "$@" "$BENCH_DB"
+}
+
+# Prints "mean_ms p99_ms" of the per-transaction latencies in the pgbench logs $1.*.
+latency_stats() {
+  cat "$1".* 2>/dev/null | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n | awk '
+    { s += $1; v[NR] = $1 }
+    END {
+      if (NR == 0) exit 1
+      k = int(NR * 0.99); if (k < NR * 0.99) k++; if (k < 1) k = 1
+      printf "%.3f %.3f\n", s / NR / 1000, v[k] / 1000
+    }'
+}
+
+# Appends pgbench's output and what went wrong to errors.log.
+log_failure() {
+  {
+    echo "== $(date -Is) $*"
+    tail -n 15 "$WORK/runs/out"
+  } >>"$RESULTS/errors.log" 2>&1
+}
+
+# One pgbench -T run of target $1, mode $2, protocol $3, $4 clients with $5 s for logins.
+# Sets RUN_RC, RUN_TPS (empty unless transactions were processed) and RUN_CONN_MS
+# (pgbench's initial connection time; empty with -C).
+pgbench_timed() {
+  local target=$1 mode=$2 protocol=$3 clients=$4 ramp=$5 out=$WORK/runs/out
+  rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
+  PGBENCH_LIMIT=$((SECONDS_PER_RUN + ramp + 60 + clients / 10))
+  RUN_RC=0 RUN_TPS="" RUN_CONN_MS=""
+  # shellcheck disable=SC2046
+  pgbench_to "$target" $(mode_args "$mode") -M "$protocol" -c "$clients" \
+    -j "$(threads_for "$clients")" -T $((SECONDS_PER_RUN + ramp)) -l \
+    --log-prefix="$WORK/runs/log" || RUN_RC=$?
+  ((RUN_RC == 0)) || return 0
+  RUN_TPS=$(awk '/^number of transactions actually processed: [1-9]/ { ok = 1 }
+    /^tps = / && ok { printf "%.1f", $3; exit }' "$out")
+  RUN_CONN_MS=$(awk '/^initial connection time = / { printf "%d", $5; exit }' "$out")
+}
+
+# One measured run: target $1, mode $2, protocol $3, $4 clients, round $5. Appends a row
+# to results.csv (empty numbers when the run failed) and prints a progress line.
+measure_run() {
+  local target=$1 mode=$2 protocol=$3 clients=$4 round=$5 stats="" mean="" p99=""
+  local key="$target $clients" ramp
+  ramp=${RAMP[$key]:-$(ramp_seconds "$clients")}
+  ensure_alive "$target"
+  [[ $mode == tpcb-like ]] && reset_tpcb
+  pgbench_timed "$target" "$mode" "$protocol" "$clients" "$ramp"
+  if [[ -z $RUN_TPS && $RUN_RC == 0 ]]; then # -T ran out while clients were logging in
+    ramp=$((ramp * 4 + 10 > 300 ? 300 : ramp * 4 + 10))
+    warn "$target -c $clients: no transaction before -T ran out; retrying with $ramp s for logins"
+    [[ $mode == tpcb-like ]] && reset_tpcb
+    pgbench_timed "$target" "$mode" "$protocol" "$clients" "$ramp"
+  fi
+  if [[ -n $RUN_CONN_MS ]] && ((RUN_CONN_MS > 500 && RUN_CONN_MS * 2 > ramp * 1000)); then
+    ramp=$(((RUN_CONN_MS * 2 + 999) / 1000))
+  fi
+  RAMP[$key]=$ramp
+  if [[ -n $RUN_TPS ]]; then
+    stats=$(latency_stats "$WORK/runs/log") || stats=""
+    read -r mean p99 <<<"$stats" || true
+  else
+    log_failure "$target $mode $protocol c=$clients round $round: pgbench exited with $RUN_RC"
+  fi
+  echo "$target,$mode,$protocol,$clients,$round,$RUN_TPS,$mean,$p99" >>"$RESULTS/results.csv"
+  RUN_NO=$((RUN_NO + 1))
+  say "[$RUN_NO/$RUN_TOTAL] round $round $target $mode -M $protocol -c $clients:" \
+    "${RUN_TPS:-FAILED} tps, mean ${mean:--} ms, p99 ${p99:--} ms"
+}
+
+# Before a TPC-B-like run: what pgbench itself does without -n, but always directly on
+# PostgreSQL so that every target starts from the same table state.
+reset_tpcb() {
+  pg_admin -d "$BENCH_DB" -c "VACUUM pgbench_branches, pgbench_tellers" \
+    -c "TRUNCATE pgbench_history" >/dev/null 2>&1 || warn "VACUUM before a TPC-B-like run failed"
+}
+
+# True when `perf stat` can count hardware instructions here (not in most VMs).
+perf_counts_instructions() {
+  command -v perf >/dev/null || return 1
+  perf stat -x, -e instructions true 2>&1 >/dev/null | grep -qE '^[0-9]+,.*instructions'
+}
+
+# Prints "cpu_ns ctxsw" of process $1 summed over its threads: CPU time from
+# /proc/PID/task/*/schedstat, voluntary + involuntary context switches from .../status.
+proc_counters() {
+  local pid=$1 ns cs
+  ns=$(cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }')
+  if [[ -z $ns || $ns == 0 ]]; then # no schedstat: utime + stime in clock ticks
+    ns=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e9 / hz }' "/proc/$pid/stat")
+  fi
+  cs=$(cat /proc/"$pid"/task/*/status | awk '/ctxt_switches:/ { s += $2 } END { printf "%.0f", s }')
+  echo "$ns $cs"
+}
+
+# The fixed CPU workload: pgbench -S -M simple, 10 clients, $2 transactions in all.
+# Sets TXNS to the transactions pgbench processed (empty when it failed).
+cost_workload() {
+  TXNS=""
+  PGBENCH_LIMIT=600
+  pgbench_to "$1" -S -M simple -c 10 -j "$(threads_for 10)" -t $(($2 / 10)) || return 0
+  TXNS=$(awk -F': ' '/^number of transactions actually processed/ {
+    split($2, a, "/"); print a[1] }' "$WORK/runs/out")
+}
+
+# Measures target $1 over the CPU workload. Sets CPU_ROW to "transactions cpu_us_per_txn
+# ctxsw_per_txn instructions_per_txn" (empty when the run failed). Background children are
+# started here, never in a $(...) subshell, so that cleanup always knows them.
+measure_cpu() {
+  local target=$1 pid before after perf_pid="" instr=""
+  CPU_ROW=""
+  pid=$(target_pid "$target")
+  if ((PERF_OK)); then
+    spawn perf stat -x, -e instructions -o "$WORK/runs/perf" -p "$pid"
+    perf_pid=$BG_PID
+    sleep 0.5
+  fi
+  before=$(proc_counters "$pid")
+  cost_workload "$target" "$CPU_TXNS"
+  after=$(proc_counters "$pid")
+  if [[ -n $perf_pid ]]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    reap "$perf_pid" || true
+    instr=$(awk -F, '$3 ~ /^instructions/ && $1 ~ /^[0-9]+$/ { print $1 }' "$WORK/runs/perf")
+  fi
+  [[ -n $TXNS && $TXNS -gt 0 ]] || return 0
+  CPU_ROW=$(awk -v t="$TXNS" -v i="$instr" -v b="$before" -v a="$after" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    printf "%d %.2f %.3f %s\n", t, (y[1] - x[1]) / 1000 / t, (y[2] - x[2]) / t,
+      (i == "" ? "" : sprintf("%.0f", i / t)) }')
+}
+
+# Sets SYSCALLS to the system calls per transaction of target $1 (strace -c -f attached
+# over a fixed run); empty when the run failed.
+measure_syscalls() {
+  local target=$1 pid strace_pid calls
+  SYSCALLS=""
+  pid=$(target_pid "$target")
+  spawn strace -c -f -q -o "$WORK/runs/strace" -p "$pid"
+  strace_pid=$BG_PID
+  sleep 1 # attach to every thread before the run starts
+  cost_workload "$target" "$STRACE_TXNS"
+  kill -INT "$strace_pid" 2>/dev/null || true
+  reap "$strace_pid" || true
+  calls=$(awk '$NF == "total" { print $4 }' "$WORK/runs/strace" 2>/dev/null)
+  [[ -n $TXNS && $TXNS -gt 0 && -n $calls ]] || return 0
+  SYSCALLS=$(awk -v c="$calls" -v t="$TXNS" 'BEGIN { printf "%.2f", c / t }')
+}
+
+# One round of the CPU cost measurement for both proxies; rows go to cpu.csv.
+measure_cost_round() {
+  local round=$1 target method=proc t c x i
+  ((PERF_OK)) && method=perf+proc
+  for target in pgbouncer pgmux; do
+    ensure_alive "$target"
+    rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
+    measure_cpu "$target"
+    [[ -n $CPU_ROW ]] || log_failure "$target CPU cost round $round"
+    measure_syscalls "$target"
+    [[ -n $SYSCALLS ]] || log_failure "$target strace round $round"
+    read -r t c x i <<<"$CPU_ROW" || true
+    echo "$target,$round,$method,$t,$c,$x,$i,$SYSCALLS" >>"$RESULTS/cpu.csv"
+    say "cost round $round $target: ${t:-?} txns; per transaction ${c:--} us CPU," \
+      "${x:--} context switches, ${i:--} instructions, ${SYSCALLS:--} system calls"
+  done
+}
+
+vmrss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# Waits up to $2 seconds for the idle-client program (PID $3) to write ready file $1.
+wait_ready() {
+  local i
+  for ((i = 0; i < $2 * 5; i++)); do
+    [[ -s $1 ]] && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
+# Holds IDLE_CONNS authenticated idle clients on target $1; a row goes to memory.csv.
+measure_memory() {
+  local target=$1 pid before after py ready=$WORK/runs/idle.ready ok=0 failed=0 secs=""
+  pid=$(target_pid "$target")
+  rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
+  before=$(vmrss_kib "$pid")
+  PGPASSWORD=$BENCH_PASSWORD spawn "$PYTHON" "$BENCH_DIR/tools/idle_clients.py" \
+    --port "$(target_port "$target")" --user "$BENCH_USER" --dbname "$BENCH_DB" \
+    --count "$IDLE_CONNS" --ready-file "$ready" >"$WORK/runs/idle.log" 2>&1
+  py=$BG_PID
+  if wait_ready "$ready" 600 "$py"; then
+    read -r _ ok failed secs <"$ready"
+    sleep 2 # let the proxy settle
+  else
+    log_failure "$target idle clients did not all log in: $(tail -n 3 "$WORK/runs/idle.log")"
+  fi
+  after=$(vmrss_kib "$pid")
+  kill -TERM "$py" 2>/dev/null || true
+  reap "$py" || true
+  local per=""
+  ((ok > 0)) && per=$(awk -v a="$after" -v b="$before" -v n="$ok" 'BEGIN { printf "%.2f", (a - b) / n }')
+  echo "$target,$ok,$failed,$before,$after,$per,$secs" >>"$RESULTS/memory.csv"
+  say "memory $target: $ok idle clients ($failed failed, login ${secs:-?} s):" \
+    "VmRSS $before -> $after KiB, ${per:--} KiB per connection"
+  sleep 3 # the proxy closes the clients' sessions
+}
