@@ -166,6 +166,9 @@ awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_and_login(
   conn->created_at = pool::Clock::now();
   auto status = co_await login(*conn, target);
   if (!status) co_return status.error();
+  // Connecting left the socket registered for write readiness too (edge-triggered),
+  // which would wake the event loop after every send; register it afresh.
+  conn->move_to(executor, worker);
   co_return std::move(conn);
 }
 

@@ -193,18 +193,17 @@ PoolStats Pool::stats() const {
 
 bool Pool::has_server_params() const {
   std::lock_guard lock(mu_);
-  return has_params_;
+  return server_params_ != nullptr;
 }
 
-std::map<std::string, std::string> Pool::server_params() const {
+std::shared_ptr<const Pool::Params> Pool::server_params() const {
   std::lock_guard lock(mu_);
   return server_params_;
 }
 
-void Pool::set_server_params(std::map<std::string, std::string> params) {
+void Pool::set_server_params(Params params) {
   std::lock_guard lock(mu_);
-  server_params_ = std::move(params);
-  has_params_ = true;
+  server_params_ = std::make_shared<const Params>(std::move(params));
 }
 
 std::unique_ptr<PooledServer> Pool::pop_idle(unsigned worker) {

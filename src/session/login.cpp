@@ -253,8 +253,8 @@ awaitable<bool> Session::authenticate_md5(const config::UserConfig& user) {
 bool Session::needs_login_sync() const {
   for (const auto& [name, value] : startup_gucs_) {
     if (name == "application_name") continue;
-    auto it = baseline_.find(name);
-    if (it == baseline_.end() || it->second != value) return true;
+    auto it = baseline_->find(name);
+    if (it == baseline_->end() || it->second != value) return true;
   }
   return false;
 }
@@ -289,9 +289,9 @@ awaitable<bool> Session::finish_login() {
     release_server();
   }
   baseline_ = entry_->pool.server_params();
-  desired_.insert(baseline_.begin(), baseline_.end());
+  desired_.insert(baseline_->begin(), baseline_->end());
   backend::ParamMap gucs;
-  for (auto& [name, value] : startup_gucs_) gucs[canonical_param_name(name, baseline_)] = value;
+  for (auto& [name, value] : startup_gucs_) gucs[canonical_param_name(name, *baseline_)] = value;
   startup_gucs_ = std::move(gucs);
   for (auto& [name, value] : startup_gucs_) desired_[name] = value;
   if (needs_login_sync()) {
@@ -306,7 +306,7 @@ awaitable<bool> Session::finish_login() {
   }
   out_.clear();
   protocol::write_auth_ok(out_);
-  for (const auto& [name, value] : baseline_) {
+  for (const auto& [name, value] : *baseline_) {
     protocol::write_parameter_status(out_, name, desired_[name]);
   }
   cancel_target_ = std::make_shared<CancelTarget>();
@@ -314,6 +314,7 @@ awaitable<bool> Session::finish_login() {
   protocol::write_backend_key_data(out_, key_pid_, key_secret_);
   protocol::write_ready_for_query(out_, 'I');
   if (!co_await write_client(out_)) co_return false;
+  out_ = std::string();  // the login replies were the largest: give the memory back
   logged_in_ = true;
   spdlog::info("client {} logged in: user \"{}\" database \"{}\"", peer_, user_, database_);
   co_return true;

@@ -17,7 +17,8 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint32_t kMaxServerMessage = 1u << 30;
 constexpr std::chrono::seconds kInternalQueryTimeout{10};
 constexpr std::chrono::seconds kDrainTimeout{5};
-constexpr size_t kMaxRetryCopy = 1 << 20;  // a larger read is not retried on another node
+constexpr size_t kMaxRetryCopy = 1 << 20;
+constexpr std::chrono::milliseconds kIdleCheckAfter{500};  // a larger read is not retried on another node
 
 protocol::ErrorFields error_fields(std::string_view severity, std::string_view code,
                                    std::string message) {
@@ -232,10 +233,20 @@ awaitable<bool> Session::read_client_message_header() {
       co_return false;
     }
     idle_ = true;
-    auto [ec, n] = co_await client_.async_read_some(
-        asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+    size_t n = 0;
+    error_code ec;
+    if (cin_.empty()) {
+      // Waiting with nothing buffered: read into a small array of the session's own,
+      // so an idle client holds no buffer block.
+      cin_.release();
+      std::tie(ec, n) = co_await client_.async_read_some(asio::buffer(idle_buf_), use_nothrow);
+      cin_.append({idle_buf_.data(), n});
+    } else {
+      std::tie(ec, n) = co_await client_.async_read_some(
+          asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+      cin_.commit(n);
+    }
     idle_ = false;
-    cin_.commit(n);
     if (ec && !(ec == asio::error::operation_aborted && shutdown_)) co_return false;
   }
 }
@@ -255,7 +266,9 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
       case pool::Checkout::Kind::kServer:
         server_.reset(static_cast<backend::ServerConnection*>(got.server.release()));
         if (server_->worker != worker_.id) server_->move_to(client_.get_executor(), worker_.id);
-        if (!server_->idle_check()) {
+        // A server idle for a while may have been closed by PostgreSQL (or have sent
+        // something unasked): one MSG_PEEK tells. Just-released ones skip the syscall.
+        if (pool::Clock::now() - server_->idle_since > kIdleCheckAfter && !server_->idle_check()) {
           spdlog::info("server connection to {} was closed while idle; dropping it",
                        entry_->target.address());
           drop_server();
@@ -307,7 +320,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::sync_params() {
   auto status = co_await backend::run_internal_query(*server_, sql, kInternalQueryTimeout);
   if (!status) co_return error_fields("FATAL", status.error().code, status.error().message);
   for (const auto& name : changed) {
-    if (baseline_.count(name)) {
+    if (baseline_->count(name)) {
       desired_[name] = server_->params[name];  // the server's spelling of the value
     } else {
       server_->params[name] = desired_[name];
@@ -463,6 +476,7 @@ void Session::release_server() {
     return;
   }
   if (cancel_target_) cancel_target_->clear();
+  server_->in().release();
   std::unique_ptr<pool::PooledServer> s(server_.release());
   auto refused = entry_->pool.release(std::move(s), pool::Clock::now());
   // A refused (expired) server is closed as `refused` goes out of scope.
@@ -531,7 +545,7 @@ awaitable<void> Session::finish_server(PumpEnd end) {
       drop_server();
       co_return;
     }
-    std::erase_if(server_->params, [&](const auto& p) { return !baseline_.count(p.first); });
+    std::erase_if(server_->params, [&](const auto& p) { return !baseline_->count(p.first); });
   }
   release_server();
 }

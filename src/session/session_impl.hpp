@@ -2,6 +2,7 @@
 // session module. A Session lives on one worker thread; only that thread touches it.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -135,6 +136,7 @@ class Session {
   std::string peer_;  // client address for logs
 
   util::Buffer cin_;  // bytes from the client not yet forwarded
+  std::array<char, 256> idle_buf_;  // what an idle client's next read lands in
   std::string out_;   // messages pgmux itself writes
 
   std::string user_;
@@ -149,7 +151,8 @@ class Session {
   bool retry_capture_ = false;
   backend::ParamMap desired_;  // parameter values this client's session should see
   backend::ParamMap startup_gucs_;  // settings from the startup packet (canonical names)
-  std::map<std::string, std::string> baseline_;  // a fresh server's ParameterStatus values
+  // A fresh server's ParameterStatus values (shared by the pool's sessions).
+  std::shared_ptr<const pool::Pool::Params> baseline_;
   std::shared_ptr<class SessionWaiter> waiter_;
   std::optional<protocol::ErrorFields> pending_fatal_;  // sent once the attached phase ends
   std::shared_ptr<CancelTarget> cancel_target_;

@@ -121,9 +121,10 @@ class Pool {
 
   // ParameterStatus values of a freshly opened server: what a new client is told at
   // login (learned from the first connection).
+  using Params = std::map<std::string, std::string>;
   bool has_server_params() const;
-  std::map<std::string, std::string> server_params() const;
-  void set_server_params(std::map<std::string, std::string> params);
+  std::shared_ptr<const Params> server_params() const;  // null until learned
+  void set_server_params(Params params);
 
  private:
   bool in_backoff(Clock::time_point now) const { return failures_ > 0 && now < retry_at_; }
@@ -143,8 +144,7 @@ class Pool {
   uint32_t failures_ = 0;
   Clock::time_point retry_at_{};
   std::string last_error_;
-  std::map<std::string, std::string> server_params_;
-  bool has_params_ = false;
+  std::shared_ptr<const Params> server_params_;
 };
 
 }  // namespace pgmux::pool

@@ -1,12 +1,16 @@
 // A growable byte buffer with a read and a write cursor, for socket I/O: read into
 // write_area(), commit() what arrived, look at readable(), consume() what was handled.
-// Memory is released with release() while a connection is idle. Not thread-safe.
+// Memory is released with release() while a connection is idle; blocks of the default
+// size come from and go back to a small per-thread free list, so taking one per
+// request costs no malloc. A Buffer is not thread-safe (it may move between threads
+// while empty or idle).
 #pragma once
 
 #include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace pgmux::util {
 
@@ -36,16 +40,44 @@ class Buffer {
     commit(s.size());
   }
   void clear() { begin_ = end_ = 0; }
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { free_block(); }
+
   // Frees the memory when nothing is buffered (idle connections cost nothing).
   void release() {
     if (empty()) {
-      data_.reset();
-      cap_ = begin_ = end_ = 0;
+      free_block();
+      begin_ = end_ = 0;
     }
   }
   size_t capacity() const { return cap_; }
 
  private:
+  static constexpr size_t kMaxFreeBlocks = 256;  // per thread: 4 MiB at most
+
+  static std::vector<std::unique_ptr<char[]>>& free_blocks() {
+    thread_local std::vector<std::unique_ptr<char[]>> blocks;
+    return blocks;
+  }
+  static std::unique_ptr<char[]> take_block(size_t cap) {
+    auto& blocks = free_blocks();
+    if (cap == kDefaultCapacity && !blocks.empty()) {
+      auto block = std::move(blocks.back());
+      blocks.pop_back();
+      return block;
+    }
+    return std::make_unique_for_overwrite<char[]>(cap);
+  }
+  void free_block() {
+    if (data_ && cap_ == kDefaultCapacity && free_blocks().size() < kMaxFreeBlocks) {
+      free_blocks().push_back(std::move(data_));
+    }
+    data_.reset();
+    cap_ = 0;
+  }
+
   void reserve_tail(size_t n) {
     if (cap_ - end_ >= n) return;
     size_t used = end_ - begin_;
@@ -54,8 +86,9 @@ class Buffer {
     } else {
       size_t cap = cap_ ? cap_ : kDefaultCapacity;
       while (cap - used < n) cap *= 2;
-      auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+      auto bigger = take_block(cap);
       if (used) std::memcpy(bigger.get(), data_.get() + begin_, used);
+      free_block();
       data_ = std::move(bigger);
       cap_ = cap;
     }
