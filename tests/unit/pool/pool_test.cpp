@@ -360,7 +360,8 @@ TEST(PoolTest, ServerParamsAreLearnedOnce) {
   EXPECT_FALSE(pool.has_server_params());
   pool.set_server_params({{"server_version", "15.4"}});
   EXPECT_TRUE(pool.has_server_params());
-  EXPECT_EQ(pool.server_params().at("server_version"), "15.4");
+  ASSERT_NE(pool.server_params(), nullptr);
+  EXPECT_EQ(pool.server_params()->at("server_version"), "15.4");
 }
 
 // --- concurrency ---------------------------------------------------------------------------
