@@ -90,15 +90,20 @@ void record_check(session::Runtime& runtime, const session::Runtime::CheckedNode
     spdlog::info("health check: node {} of database \"{}\" is back in its configured role",
                  n.node->address, n.database);
   }
+  auto now = pool::Clock::now();
   n.node->lsn = session::parse_lsn(*row[1]);
-  n.node->lag_ms = static_cast<int64_t>(std::strtod(row[2]->c_str(), nullptr) * 1000.0);
-  if (n.node->replica) {
-    // After a restart a replica reports a received LSN behind what it replayed until
-    // new WAL arrives; one that has replayed all the primary has written is not lagging.
+  if (!n.node->replica) {
+    n.node->add_wal_sample(now, n.node->lsn);
+  } else {
+    // Lag in time: how long ago the primary wrote the oldest WAL this replica has not
+    // replayed (from the primary's checks), so an idle primary or WAL without commits
+    // never looks like lag. Without that history, PostgreSQL's own estimate.
     uint64_t primary = n.primary->lsn.load();
     uint64_t replayed = n.node->lsn.load();
     n.node->lag_bytes = primary > replayed ? primary - replayed : 0;
-    if (primary != 0 && replayed >= primary) n.node->lag_ms = 0;
+    auto behind = n.primary->lag_behind(replayed, now);
+    n.node->lag_ms = behind ? behind->count()
+                            : static_cast<int64_t>(std::strtod(row[2]->c_str(), nullptr) * 1000.0);
   }
   if (!n.node->healthy.exchange(true)) {
     // Connect failures seen while it was down must not keep clients away now.

@@ -40,6 +40,26 @@ std::shared_ptr<CancelTarget> CancelRegistry::find(uint32_t pid, uint32_t secret
   return it->second.second.lock();
 }
 
+void NodeState::add_wal_sample(pool::Clock::time_point at, uint64_t position) {
+  constexpr size_t kMaxSamples = 256;
+  std::lock_guard lock(samples_mu_);
+  if (!samples_.empty() && samples_.back().second == position) return;  // nothing new written
+  samples_.emplace_back(at, position);
+  if (samples_.size() > kMaxSamples) samples_.pop_front();
+}
+
+std::optional<std::chrono::milliseconds> NodeState::lag_behind(
+    uint64_t replayed, pool::Clock::time_point now) const {
+  std::lock_guard lock(samples_mu_);
+  if (samples_.empty()) return std::nullopt;
+  for (const auto& [at, position] : samples_) {
+    if (position > replayed) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(now - at);
+    }
+  }
+  return std::chrono::milliseconds(0);
+}
+
 Runtime::Runtime(std::shared_ptr<const config::Config> config)
     : config_(std::move(config)), mock_seed_(auth::random_nonce(24)) {}
 

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,7 +28,8 @@ namespace pgmux::session {
 class Session;
 
 // What the health checker knows about one node (primary or replica) of a database.
-// Shared by the pools of every user of that node. Thread-safe: atomics only.
+// Shared by the pools of every user of that node. Thread-safe: atomics, and a mutex
+// for the primary's WAL history.
 struct NodeState {
   NodeState(std::string address, bool replica) : address(std::move(address)), replica(replica) {}
   const std::string address;  // "host:port"
@@ -38,6 +41,17 @@ struct NodeState {
   std::atomic<uint64_t> lag_bytes{0};      // replicas: primary's LSN - replay LSN
   std::atomic<uint64_t> lsn{0};            // primary: insert LSN; replica: replay LSN
   std::atomic<uint32_t> in_flight{0};      // clients holding a server of this node
+
+  // Primary: when its WAL reached which position (one sample per health check), so a
+  // replica's lag in time is how long ago the primary wrote what it has not replayed.
+  void add_wal_sample(pool::Clock::time_point at, uint64_t position);
+  // How long ago the primary first passed `replayed`; nullopt without history.
+  std::optional<std::chrono::milliseconds> lag_behind(uint64_t replayed,
+                                                      pool::Clock::time_point now) const;
+
+ private:
+  mutable std::mutex samples_mu_;
+  std::deque<std::pair<pool::Clock::time_point, uint64_t>> samples_;
 };
 
 // One pool with what a session needs to use it. `pool` is thread-safe; the rest is
