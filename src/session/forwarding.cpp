@@ -136,6 +136,10 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
       case protocol::msg::kFlush:
         unsynced_ = true;  // the server holds work (an implicit transaction) until a Sync
         break;
+      case protocol::msg::kCopyDone:
+      case protocol::msg::kCopyFail:
+        copy_in_ = false;
+        break;
       default:
         break;
     }
@@ -372,7 +376,12 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
     if (whole && rest.size() < header.wire_size()) break;  // small: wait for all of it
     auto body = rest.substr(protocol::kHeaderSize, whole ? header.length - 4 : 0);
     switch (type) {
+      case protocol::msg::kCopyInResponse:
+      case protocol::msg::kCopyBothResponse:
+        copy_in_ = true;  // the server now waits for the client's data
+        break;
       case protocol::msg::kReadyForQuery:
+        copy_in_ = false;
         if (outstanding_ > 0) --outstanding_;
         ++recv_epoch_;
         server_->txn_status = body.empty() ? 'I' : body[0];

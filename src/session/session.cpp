@@ -50,7 +50,8 @@ Session::Session(tcp::socket socket, Worker& worker)
     : client_(std::move(socket)),
       worker_(worker),
       runtime_(worker.runtime),
-      config_(worker.runtime.config()) {
+      config_(worker.runtime.config()),
+      kick_(client_.get_executor()) {
   error_code ec;
   auto ep = client_.remote_endpoint(ec);
   peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -337,6 +338,8 @@ awaitable<PumpEnd> Session::attached() {
   s_remaining_ = 0;
   a_busy_ = false;
   releasing_ = false;
+  answered_ = false;
+  copy_in_ = false;
   sent_epoch_ = 0;
   recv_epoch_ = 0;
   replies_.clear();
@@ -375,6 +378,19 @@ awaitable<PumpEnd> Session::client_to_server() {
       }
     }
     if (releasing_) co_return PumpEnd::kInterrupted;
+    if (outstanding_ > 0 && !unsynced_ && !copy_in_ && c_remaining_ == 0 && cin_.empty() &&
+        !answered_) {
+      // Every request is sent whole: the client now waits for answers. Read it again
+      // once something has come back (or COPY asks for data), which in the plain
+      // request/answer case is never: the server is released first, and no read (and
+      // no speculative recv that finds nothing) is spent.
+      kick_.expires_at(asio::steady_timer::time_point::max());
+      waiting_for_answer_ = true;
+      co_await kick_.async_wait(use_nothrow);
+      waiting_for_answer_ = false;
+      if (releasing_ || !answered_) co_return PumpEnd::kInterrupted;
+    }
+    answered_ = false;
     auto [ec, n] = co_await client_.async_read_some(
         asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
     cin_.commit(n);
@@ -421,6 +437,10 @@ awaitable<PumpEnd> Session::server_to_client() {
           releasing_ = true;
           co_return *end;
         }
+      }
+      if (!runs_.empty()) {
+        answered_ = true;
+        if (waiting_for_answer_) kick_.cancel();  // the client may have more to say now
       }
     }
     auto [ec, n] = co_await server_->socket().async_read_some(

@@ -212,6 +212,10 @@ class Session {
   size_t s_remaining_ = 0;   // bytes left of the server message being forwarded
   bool a_busy_ = false;      // client->server write in progress
   bool releasing_ = false;   // the attached phase is ending
+  bool answered_ = false;    // the server sent something since the client was last read
+  bool copy_in_ = false;     // COPY FROM STDIN: the server waits for the client's data
+  bool waiting_for_answer_ = false;  // client_to_server waits on kick_
+  asio::steady_timer kick_;  // wakes client_to_server when an answer went out
   bool shutdown_ = false;
   bool idle_ = false;        // waiting for the client with no server
 };
