@@ -326,7 +326,7 @@ void Session::drop_failed_replies() {
       if (it != statements_.end() && it->second.server_name == r.name) statements_.erase(it);
     }
   }
-  replies_.erase(replies_.begin(), replies_.begin() + static_cast<std::ptrdiff_t>(n));
+  replies_.erase_front(n);
 }
 
 // The server is gone: no reply to a Parse/Close sent will come. Undo them all.
@@ -390,7 +390,7 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
       case protocol::msg::kParameterStatus:
         if (auto ps = protocol::parse_parameter_status(body)) {
           server_->params[std::string(ps->name)] = std::string(ps->value);
-          desired_[std::string(ps->name)] = std::string(ps->value);
+          set_wanted(std::string(ps->name), std::string(ps->value));
         }
         break;
       case protocol::msg::kCommandComplete:
@@ -475,12 +475,31 @@ bool Session::answer_locally() {
   return true;
 }
 
+const std::string* Session::wanted(std::string_view name) const {
+  if (auto own = changes_.find(name); own != changes_.end()) return &own->second;
+  if (!baseline_) return nullptr;
+  auto base = baseline_->find(std::string(name));
+  return base != baseline_->end() ? &base->second : nullptr;
+}
+
+void Session::set_wanted(const std::string& name, const std::string& value) {
+  if (baseline_) {
+    auto base = baseline_->find(name);
+    if (base != baseline_->end() && base->second == value) {
+      changes_.erase(name);
+      return;
+    }
+  }
+  changes_[name] = value;
+}
+
 // After a transaction that ran SET/RESET/DISCARD: reads the tracked settings PostgreSQL
 // does not report, so they follow the client to its next server connection.
 awaitable<void> Session::read_back_settings() {
   params_dirty_ = false;
-  if (read_back_sql_.empty()) co_return;
-  auto row = co_await backend::fetch_row(*server_, read_back_sql_, std::chrono::seconds(10));
+  if (!pooled_ || group_->read_back_sql.empty()) co_return;
+  auto row =
+      co_await backend::fetch_row(*server_, group_->read_back_sql, std::chrono::seconds(10));
   if (!row) {
     spdlog::warn("client {}: could not read back settings: {}", peer_, row.error().message);
     co_return;
@@ -488,7 +507,7 @@ awaitable<void> Session::read_back_settings() {
   const auto& names = config_->track_extra_parameters;
   for (size_t i = 0; i < names.size() && i < row->size(); ++i) {
     if (!(*row)[i]) continue;  // not a setting this server knows
-    desired_[names[i]] = *(*row)[i];
+    set_wanted(names[i], *(*row)[i]);
     server_->params[names[i]] = *(*row)[i];
   }
 }

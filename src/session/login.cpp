@@ -274,13 +274,6 @@ awaitable<bool> Session::finish_login() {
   entry_ = group_->primary;
   pooled_ = entry_->mode != config::PoolMode::kSession;
   rename_ = pooled_ && config_->max_prepared_statements > 0;
-  if (pooled_ && !config_->track_extra_parameters.empty()) {
-    read_back_sql_ = "SELECT ";
-    for (const auto& name : config_->track_extra_parameters) {
-      if (read_back_sql_.size() > 7) read_back_sql_ += ", ";
-      read_back_sql_ += "current_setting(" + quote_literal(name) + ", true)";
-    }
-  }
   if (!entry_->pool.has_server_params()) {
     if (auto error = co_await acquire_server()) {
       co_await send_fatal(error->sqlstate, error->message);
@@ -289,11 +282,10 @@ awaitable<bool> Session::finish_login() {
     release_server();
   }
   baseline_ = entry_->pool.server_params();
-  desired_.insert(baseline_->begin(), baseline_->end());
   backend::ParamMap gucs;
   for (auto& [name, value] : startup_gucs_) gucs[canonical_param_name(name, *baseline_)] = value;
   startup_gucs_ = std::move(gucs);
-  for (auto& [name, value] : startup_gucs_) desired_[name] = value;
+  for (auto& [name, value] : startup_gucs_) set_wanted(name, value);
   if (needs_login_sync()) {
     auto error = co_await acquire_server();
     if (!error) error = co_await sync_params();
@@ -307,7 +299,7 @@ awaitable<bool> Session::finish_login() {
   out_.clear();
   protocol::write_auth_ok(out_);
   for (const auto& [name, value] : *baseline_) {
-    protocol::write_parameter_status(out_, name, desired_[name]);
+    protocol::write_parameter_status(out_, name, *wanted(name));
   }
   cancel_target_ = std::make_shared<CancelTarget>();
   std::tie(key_pid_, key_secret_) = runtime_.cancels().add(cancel_target_);
@@ -315,6 +307,7 @@ awaitable<bool> Session::finish_login() {
   protocol::write_ready_for_query(out_, 'I');
   if (!co_await write_client(out_)) co_return false;
   out_ = std::string();  // the login replies were the largest: give the memory back
+  startup_gucs_ = {};    // only needed to validate the login
   logged_in_ = true;
   spdlog::info("client {} logged in: user \"{}\" database \"{}\"", peer_, user_, database_);
   co_return true;

@@ -130,22 +130,33 @@ std::string quote_name(std::string_view name) {
   return out;
 }
 
-std::string build_sync_sql(const Params& desired, const Params& server,
+std::string build_sync_sql(const std::map<std::string, std::string>& baseline,
+                           const Params& changes, const Params& server,
                            std::vector<std::string>& changed, std::vector<std::string>& reset) {
   // set_config() takes the value as text the way the setting parses it, so a list such
   // as search_path 'a, b' stays a list (SET x TO 'a, b' would make it one quoted name).
   std::string sets;
-  for (const auto& [name, value] : desired) {
-    if (is_read_only_param(name) || !is_valid_param_name(name)) continue;
+  auto want = [&](const std::string& name, const std::string& value) {
+    if (is_read_only_param(name) || !is_valid_param_name(name)) return;
     auto it = server.find(name);
-    if (it != server.end() && it->second == value) continue;
+    if (it != server.end() && it->second == value) return;
     sets += sets.empty() ? "SELECT " : ", ";
     sets += "set_config(" + quote_literal(name) + ", " + quote_literal(value) + ", false)";
     changed.push_back(name);
+  };
+  for (const auto& [name, value] : baseline) {
+    auto own = changes.find(name);
+    want(name, own != changes.end() ? own->second : value);
+  }
+  for (const auto& [name, value] : changes) {
+    if (!baseline.count(name)) want(name, value);
   }
   std::string sql = sets.empty() ? std::string() : sets + ";";
   for (const auto& [name, value] : server) {
-    if (desired.count(name) || is_read_only_param(name) || !is_valid_param_name(name)) continue;
+    if (baseline.count(name) || changes.count(name) || is_read_only_param(name) ||
+        !is_valid_param_name(name)) {
+      continue;
+    }
     sql += "RESET " + quote_name(name) + ";";
     reset.push_back(name);
   }

@@ -40,8 +40,8 @@ std::optional<RouteOverride> route_override_from(std::string_view value) {
 // a statement that decides is not complete yet.
 std::optional<bool> Session::request_is_read_only() {
   std::string_view data = cin_.readable();
-  auto param = desired_.find("default_transaction_read_only");
-  bool default_ro = param != desired_.end() && param->second == "on";
+  const std::string* param = wanted("default_transaction_read_only");
+  bool default_ro = param && *param == "on";
   bool unnamed_ro = false;  // the unnamed statement parsed earlier in this request
   bool any = false;
   size_t pos = 0;
@@ -115,8 +115,8 @@ std::optional<bool> Session::request_is_read_only() {
 
 bool Session::statement_read_only(std::string_view query) const {
   if (group_->replicas.empty()) return false;
-  auto param = desired_.find("default_transaction_read_only");
-  bool default_ro = param != desired_.end() && param->second == "on";
+  const std::string* param = wanted("default_transaction_read_only");
+  bool default_ro = param && *param == "on";
   return replica_safe(sql::classify(query, group_->classify), default_ro);
 }
 

@@ -1,6 +1,8 @@
 // Runtime, CancelRegistry (see runtime.hpp). All members lock their own mutex.
 #include "pgmux/session/runtime.hpp"
 
+#include "pgmux/session/params.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -123,6 +125,15 @@ sql::ClassifyOptions classify_options(const config::RoutingConfig& routing) {
   return options;
 }
 
+std::string read_back_sql(const config::Config& config) {
+  std::string sql;
+  for (const auto& name : config.track_extra_parameters) {
+    sql += sql.empty() ? "SELECT " : ", ";
+    sql += "current_setting(" + quote_literal(name) + ", true)";
+  }
+  return sql;
+}
+
 }  // namespace
 
 std::shared_ptr<NodeState> Runtime::node_state_locked(const std::string& database,
@@ -150,6 +161,7 @@ std::vector<std::shared_ptr<PoolEntry>> Runtime::set_config(
       auto fresh = std::make_shared<PoolGroup>(*group);
       fresh->routing = db->routing;
       fresh->classify = classify_options(db->routing);
+      fresh->read_back_sql = read_back_sql(*config_);
       fresh->primary->pool.set_limits(limits_for(*config_, *db));
       for (auto& r : fresh->replicas) r->pool.set_limits(limits_for(*config_, *db));
       group = std::move(fresh);
@@ -187,6 +199,7 @@ std::shared_ptr<PoolGroup> Runtime::pools_for(const config::DatabaseConfig& db,
   }
   group->routing = db.routing;
   group->classify = classify_options(db.routing);
+  group->read_back_sql = read_back_sql(*config_);
   groups_.emplace(key, group);
   return group;
 }

@@ -316,15 +316,15 @@ awaitable<std::optional<protocol::ErrorFields>> Session::open_server() {
 
 awaitable<std::optional<protocol::ErrorFields>> Session::sync_params() {
   std::vector<std::string> changed, reset;
-  std::string sql = build_sync_sql(desired_, server_->params, changed, reset);
+  std::string sql = build_sync_sql(*baseline_, changes_, server_->params, changed, reset);
   if (sql.empty()) co_return std::nullopt;
   auto status = co_await backend::run_internal_query(*server_, sql, kInternalQueryTimeout);
   if (!status) co_return error_fields("FATAL", status.error().code, status.error().message);
   for (const auto& name : changed) {
     if (baseline_->count(name)) {
-      desired_[name] = server_->params[name];  // the server's spelling of the value
+      set_wanted(name, server_->params[name]);  // the server's spelling of the value
     } else {
-      server_->params[name] = desired_[name];
+      server_->params[name] = changes_[name];
     }
   }
   for (const auto& name : reset) server_->params.erase(name);

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <array>
-#include <deque>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "pgmux/protocol/messages.hpp"
 #include "pgmux/session/runtime.hpp"
 #include "pgmux/util/buffer.hpp"
+#include "pgmux/util/fifo.hpp"
 
 namespace pgmux::session {
 
@@ -101,6 +101,9 @@ class Session {
   void drop_failed_replies();
   void on_command_complete(std::string_view tag);
   bool answer_locally();
+  // The value the client's session should show for `name`, or null.
+  const std::string* wanted(std::string_view name) const;
+  void set_wanted(const std::string& name, const std::string& value);
 
   // ---- routing (routing.cpp) ----
   std::optional<bool> request_is_read_only();
@@ -149,7 +152,9 @@ class Session {
   uint64_t client_lsn_ = 0;      // read_your_writes: lsn — WAL position of the last write
   std::string retry_input_;      // client bytes sent to a replica, while none came back
   bool retry_capture_ = false;
-  backend::ParamMap desired_;  // parameter values this client's session should see
+  // The client's settings that differ from baseline_ (or that baseline_ lacks): what
+  // its session should show is baseline_ overridden by these.
+  backend::ParamMap changes_;
   backend::ParamMap startup_gucs_;  // settings from the startup packet (canonical names)
   // A fresh server's ParameterStatus values (shared by the pool's sessions).
   std::shared_ptr<const pool::Pool::Params> baseline_;
@@ -182,13 +187,12 @@ class Session {
     std::string name;         // server statement affected; empty when none
     std::string client_name;  // client statement created by this Parse; empty when none
   };
-  std::deque<PendingReply> replies_;
+  util::Fifo<PendingReply> replies_;
   uint64_t sent_epoch_ = 0;
   uint64_t recv_epoch_ = 0;
   bool rename_ = false;        // transaction/statement mode with max_prepared_statements > 0
   bool pooled_ = false;        // transaction or statement mode
   bool params_dirty_ = false;  // the client ran SET/RESET/DISCARD in this transaction
-  std::string read_back_sql_;  // reads track_extra_parameters
 
   // Output assembly: what to send to the server (pieces of cin_ and of scratch_), and
   // which runs of the server's buffer go to the client.

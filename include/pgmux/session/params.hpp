@@ -33,11 +33,13 @@ util::Result<std::vector<std::pair<std::string, std::string>>> parse_options(
 std::string quote_literal(std::string_view value);
 std::string quote_name(std::string_view name);  // each dotted part double-quoted
 
-// SQL that makes a server whose current values are `server` show `desired`:
-// set_config() for every settable value that differs (one SELECT), RESET for every
-// setting the server has that `desired` lacks. Empty when nothing differs. `changed` and `reset` receive the
-// names concerned.
-std::string build_sync_sql(const Params& desired, const Params& server,
+// SQL that makes a server whose current values are `server` show the values a client
+// should see: `baseline` (what a fresh server reports) overridden by `changes` (the
+// client's own settings). set_config() for every settable value that differs (one
+// SELECT), RESET for every setting the server has that neither names. Empty when
+// nothing differs. `changed` and `reset` receive the names concerned.
+std::string build_sync_sql(const std::map<std::string, std::string>& baseline,
+                           const Params& changes, const Params& server,
                            std::vector<std::string>& changed, std::vector<std::string>& reset);
 
 }  // namespace pgmux::session

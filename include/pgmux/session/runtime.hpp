@@ -80,6 +80,9 @@ struct PoolGroup {
   std::vector<std::shared_ptr<PoolEntry>> replicas;
   config::RoutingConfig routing;
   sql::ClassifyOptions classify;
+  // Reads back the config's track_extra_parameters after a client's SET (one column
+  // each, in order); empty when there are none.
+  std::string read_back_sql;
 };
 
 // Where a client's CancelRequest must go right now. Thread-safe (own mutex).

@@ -210,7 +210,7 @@ struct Sync {
 
 Sync sync(const Params& desired, const Params& server) {
   Sync out;
-  out.sql = build_sync_sql(desired, server, out.changed, out.reset);
+  out.sql = build_sync_sql({}, desired, server, out.changed, out.reset);
   return out;
 }
 
@@ -281,10 +281,25 @@ TEST(BuildSyncSqlTest, MixedSetsComeBeforeResets) {
   EXPECT_THAT(s.reset, ElementsAre("work_mem"));
 }
 
+TEST(BuildSyncSqlTest, BaselineValuesAreWantedUnlessChanged) {
+  std::map<std::string, std::string> baseline{{"DateStyle", "ISO, MDY"}, {"TimeZone", "UTC"}};
+  std::vector<std::string> changed, reset;
+  // The server drifted from the baseline on TimeZone; the client changed DateStyle.
+  std::string sql = build_sync_sql(baseline, {{"DateStyle", "SQL, DMY"}},
+                                   {{"DateStyle", "ISO, MDY"}, {"TimeZone", "Europe/Paris"},
+                                    {"work_mem", "1MB"}},
+                                   changed, reset);
+  EXPECT_EQ(sql,
+            "SELECT set_config('DateStyle', 'SQL, DMY', false), "
+            "set_config('TimeZone', 'UTC', false);RESET \"work_mem\";");
+  EXPECT_THAT(changed, ElementsAre("DateStyle", "TimeZone"));
+  EXPECT_THAT(reset, ElementsAre("work_mem"));
+}
+
 TEST(BuildSyncSqlTest, ListsAreAppendedTo) {
   std::vector<std::string> changed{"earlier"};
   std::vector<std::string> reset;
-  build_sync_sql({{"a", "1"}}, {}, changed, reset);
+  build_sync_sql({}, {{"a", "1"}}, {}, changed, reset);
   EXPECT_THAT(changed, ElementsAre("earlier", "a"));
 }
 
