@@ -19,26 +19,8 @@ TEST_DATABASES=(pgmux_test pgmux_load pgmux_kill_tx pgmux_kill_session pgmux_cop
                 pgmux_params)
 
 die() { echo "pg_cluster.sh: $*" >&2; exit 1; }
-
-# Runs a command as the cluster owner: `postgres` when we are root, else ourselves.
-as_owner() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-# Prints a TCP port on which nothing listens (v4 or v6), from /proc/net/tcp{,6}.
-port_in_use() {
-  local hex
-  hex=$(printf '%04X' "$1")
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=":$hex" '$2 ~ p"$" && $4 == "0A" {f=1} END {exit !f}'
-}
-pick_port() {
-  local port tries=0
-  while (( tries++ < 200 )); do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-    if ! port_in_use "$port"; then echo "$port"; return 0; fi
-  done
-  die "no free TCP port found"
-}
+# shellcheck source=cluster_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 
 # Stops a cluster left in DIR by an earlier run and removes DIR (only if it is ours).
 wipe_stale() {
@@ -103,17 +85,6 @@ start_server() {
     tail -n 5 "$dir/server.log" >&2 || true
   done
   die "could not start PostgreSQL"
-}
-
-wait_ready() {
-  local dir=$1 port=$2 i
-  for i in $(seq 1 300); do
-    if "$PGBIN/pg_isready" -q -h "$dir" -p "$port" && "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port"; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  die "PostgreSQL did not become ready on port $port"
 }
 
 psql_super() {  # psql_super DIR PORT DB  (SQL on stdin)

@@ -20,26 +20,9 @@ DATABASE=pgmux_repl
 
 die() { echo "replica_cluster.sh: $*" >&2; exit 1; }
 say() { echo "replica_cluster.sh: $*"; }
+# shellcheck source=../cluster_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../cluster_lib.sh"
 
-as_owner() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-# True when TCP port $1 is bound locally in any state (v4 or v6), from /proc/net/tcp{,6}: a port an
-# outgoing connection holds cannot be listened on either.
-port_in_use() {
-  local hex
-  hex=$(printf '%04X' "$1")
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=":$hex" '$2 ~ p"$" {f=1} END {exit !f}'
-}
-pick_port() {
-  local port tries=0
-  while (( tries++ < 200 )); do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
-    if ! port_in_use "$port"; then echo "$port"; return 0; fi
-  done
-  die "no free TCP port found"
-}
 
 # Stops servers left in DIR by an earlier run and removes DIR (only if it is ours).
 wipe_stale() {
@@ -111,17 +94,6 @@ start_node() {
     tail -n 5 "$dir/$node/server.log" >&2 || true
   done
   die "could not start the $node"
-}
-
-wait_ready() {
-  local sock=$1 port=$2 i
-  for i in $(seq 1 300); do
-    if "$PGBIN/pg_isready" -q -h "$sock" -p "$port" && "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port"; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  die "PostgreSQL did not become ready on port $port"
 }
 
 psql_on() {  # psql_on NODE_DIR DB  (SQL on stdin, output on stdout, one unaligned value per line)
