@@ -159,6 +159,29 @@ std::shared_ptr<PoolEntry> Session::choose_entry(bool read_only) {
   return nullptr;
 }
 
+// Picks the node for the buffered request and gets a server there; a replica that
+// cannot give one (connect or login failure) is marked down and the choice made again.
+awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool read_only) {
+  for (int attempt = 0;; ++attempt) {
+    entry_ = choose_entry(read_only);
+    if (!entry_) {
+      entry_ = group_->primary;
+      protocol::ErrorFields e;
+      e.sqlstate = std::string(protocol::sqlstate::kCannotConnectNow);
+      e.message = "no replica of database \"" + database_ +
+                  "\" is healthy and fallback_to_primary is off";
+      co_return e;
+    }
+    auto error = co_await acquire_server();
+    bool node_failed = error && error->sqlstate != protocol::sqlstate::kQueryCanceled &&
+                       error->sqlstate != protocol::sqlstate::kAdminShutdown;
+    if (!node_failed || !entry_->node->replica || attempt > 0) co_return error;
+    entry_->node->healthy = false;  // reads go elsewhere until a health check passes
+    spdlog::warn("client {}: replica {} unreachable: {}", peer_, entry_->node->address,
+                 error->message);
+  }
+}
+
 // Idle: `SET pgmux.route = primary | replica | auto` (or RESET pgmux.route) as a Query
 // of its own is answered by pgmux. True when it was.
 bool Session::answer_route_setting() {

@@ -190,25 +190,6 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
   }
 }
 
-awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool read_only) {
-  for (int attempt = 0;; ++attempt) {
-    entry_ = choose_entry(read_only);
-    if (!entry_) {
-      entry_ = group_->primary;
-      co_return error_fields("ERROR", sqlstate::kCannotConnectNow,
-                             "no replica of database \"" + database_ +
-                                 "\" is healthy and fallback_to_primary is off");
-    }
-    auto error = co_await acquire_server();
-    bool node_failed = error && error->sqlstate != sqlstate::kQueryCanceled &&
-                       error->sqlstate != sqlstate::kAdminShutdown;
-    if (!node_failed || !entry_->node->replica || attempt > 0) co_return error;
-    entry_->node->healthy = false;  // reads go elsewhere until a health check passes
-    spdlog::warn("client {}: replica {} unreachable: {}", peer_, entry_->node->address,
-                 error->message);
-  }
-}
-
 awaitable<bool> Session::read_client_more() {
   auto [ec, n] = co_await client_.async_read_some(
       asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
