@@ -308,7 +308,6 @@ awaitable<bool> Session::finish_login() {
   if (!co_await write_client(out_)) co_return false;
   out_ = std::string();  // the login replies were the largest: give the memory back
   startup_gucs_ = {};    // only needed to validate the login
-  logged_in_ = true;
   spdlog::info("client {} logged in: user \"{}\" database \"{}\"", peer_, user_, database_);
   co_return true;
 }

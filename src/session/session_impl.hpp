@@ -130,7 +130,6 @@ class Session {
   // ---- helpers ----
   awaitable<bool> write_client(std::string_view data);
   awaitable<void> send_fatal(std::string_view sqlstate, std::string message);
-  std::string client_desc() const;
 
   tcp::socket client_;
   Worker& worker_;
@@ -163,7 +162,6 @@ class Session {
   std::shared_ptr<CancelTarget> cancel_target_;
   uint32_t key_pid_ = 0;
   uint32_t key_secret_ = 0;
-  bool logged_in_ = false;
 
   // Prepared statements (transaction/statement mode): the client's names -> pgmux's
   // content-addressed server names and the Parse that creates them.
