@@ -478,7 +478,7 @@ bool Session::answer_locally() {
 const std::string* Session::wanted(std::string_view name) const {
   if (auto own = changes_.find(name); own != changes_.end()) return &own->second;
   if (!baseline_) return nullptr;
-  auto base = baseline_->find(std::string(name));
+  auto base = baseline_->find(name);
   return base != baseline_->end() ? &base->second : nullptr;
 }
 

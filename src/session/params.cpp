@@ -62,8 +62,7 @@ bool is_valid_param_name(std::string_view name) {
   });
 }
 
-std::string canonical_param_name(std::string_view name,
-                                 const std::map<std::string, std::string>& reported) {
+std::string canonical_param_name(std::string_view name, const Params& reported) {
   for (const auto& [known, value] : reported) {
     if (iequals(known, name)) return known;
   }
@@ -130,8 +129,7 @@ std::string quote_name(std::string_view name) {
   return out;
 }
 
-std::string build_sync_sql(const std::map<std::string, std::string>& baseline,
-                           const Params& changes, const Params& server,
+std::string build_sync_sql(const Params& baseline, const Params& changes, const Params& server,
                            std::vector<std::string>& changed, std::vector<std::string>& reset) {
   // set_config() takes the value as text the way the setting parses it, so a list such
   // as search_path 'a, b' stays a list (SET x TO 'a, b' would make it one quoted name).

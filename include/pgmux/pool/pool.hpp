@@ -121,7 +121,7 @@ class Pool {
 
   // ParameterStatus values of a freshly opened server: what a new client is told at
   // login (learned from the first connection).
-  using Params = std::map<std::string, std::string>;
+  using Params = std::map<std::string, std::string, std::less<>>;  // lookup by string_view
   bool has_server_params() const;
   std::shared_ptr<const Params> server_params() const;  // null until learned
   void set_server_params(Params params);

@@ -21,8 +21,7 @@ bool is_read_only_param(std::string_view name);
 bool is_valid_param_name(std::string_view name);
 // The name the server reports for `name` (GUC names are case-insensitive): the
 // spelling used in `reported` if it is there, else lower case.
-std::string canonical_param_name(std::string_view name,
-                                 const std::map<std::string, std::string>& reported);
+std::string canonical_param_name(std::string_view name, const Params& reported);
 
 // The settings in a startup packet's `options` value: "-c name=value",
 // "-cname=value" and "--name=value", separated by spaces ("\ " is a space in a value).
@@ -38,8 +37,7 @@ std::string quote_name(std::string_view name);  // each dotted part double-quote
 // client's own settings). set_config() for every settable value that differs (one
 // SELECT), RESET for every setting the server has that neither names. Empty when
 // nothing differs. `changed` and `reset` receive the names concerned.
-std::string build_sync_sql(const std::map<std::string, std::string>& baseline,
-                           const Params& changes, const Params& server,
+std::string build_sync_sql(const Params& baseline, const Params& changes, const Params& server,
                            std::vector<std::string>& changed, std::vector<std::string>& reset);
 
 }  // namespace pgmux::session

@@ -187,14 +187,14 @@ TEST(ReadOnlyParamTest, SettableSettings) {
 }
 
 TEST(CanonicalNameTest, UsesReportedSpelling) {
-  std::map<std::string, std::string> reported{{"DateStyle", "ISO, MDY"}, {"TimeZone", "UTC"}};
+  Params reported{{"DateStyle", "ISO, MDY"}, {"TimeZone", "UTC"}};
   EXPECT_EQ(canonical_param_name("datestyle", reported), "DateStyle");
   EXPECT_EQ(canonical_param_name("DATESTYLE", reported), "DateStyle");
   EXPECT_EQ(canonical_param_name("timezone", reported), "TimeZone");
 }
 
 TEST(CanonicalNameTest, LowerCaseOtherwise) {
-  std::map<std::string, std::string> reported{{"DateStyle", "ISO, MDY"}};
+  Params reported{{"DateStyle", "ISO, MDY"}};
   EXPECT_EQ(canonical_param_name("Work_Mem", reported), "work_mem");
   EXPECT_EQ(canonical_param_name("DateStyleX", reported), "datestylex");
   EXPECT_EQ(canonical_param_name("Search_Path", {}), "search_path");
@@ -282,7 +282,7 @@ TEST(BuildSyncSqlTest, MixedSetsComeBeforeResets) {
 }
 
 TEST(BuildSyncSqlTest, BaselineValuesAreWantedUnlessChanged) {
-  std::map<std::string, std::string> baseline{{"DateStyle", "ISO, MDY"}, {"TimeZone", "UTC"}};
+  Params baseline{{"DateStyle", "ISO, MDY"}, {"TimeZone", "UTC"}};
   std::vector<std::string> changed, reset;
   // The server drifted from the baseline on TimeZone; the client changed DateStyle.
   std::string sql = build_sync_sql(baseline, {{"DateStyle", "SQL, DMY"}},
