@@ -13,6 +13,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "observability_parser.hpp"
 #include "parse_util.hpp"
 #include "routing_parser.hpp"
 #include "yaml_reader.hpp"
@@ -39,7 +40,8 @@ constexpr std::string_view kTopLevelKeys[] = {
     "pool_mode", "pool_size", "min_pool_size", "server_reset_query", "client_login_timeout",
     "server_connect_timeout", "server_login_retry", "server_idle_timeout", "server_lifetime",
     "query_wait_timeout", "shutdown_timeout", "max_prepared_statements",
-    "track_extra_parameters", "health_check", "users", "databases"};
+    "track_extra_parameters", "health_check", "metrics", "admin", "slow_query_threshold",
+    "log_query_literals", "users", "databases"};
 constexpr std::string_view kListenKeys[] = {"host", "port"};
 constexpr std::string_view kUserKeys[] = {"auth", "password", "server_password"};
 constexpr std::string_view kDatabaseKeys[] = {"host",      "port",      "primary",
@@ -112,7 +114,8 @@ class Parser {
     }
     return check_required() && check_pool_sizes() && resolve_databases() &&
            detail::resolve_health_check(reader_, health_check_, user_order_, replicas_site(),
-                                        config_);
+                                        config_) &&
+           detail::check_admin(reader_, admin_, config_);
   }
 
  private:
@@ -138,6 +141,7 @@ class Parser {
   std::vector<DatabaseOverrides> overrides_;  // in file order
   std::vector<std::string> user_order_;       // user names in file order
   detail::HealthCheckDraft health_check_;
+  detail::AdminDraft admin_;
 };
 
 bool Parser::top_level_entry(const Entry& e) {
@@ -155,6 +159,12 @@ bool Parser::top_level_entry(const Entry& e) {
   if (e.name == "users") return parse_users(e);
   if (e.name == "databases") return parse_databases(e);
   if (e.name == "health_check") return detail::parse_health_check(reader_, e, health_check_);
+  if (e.name == "metrics") return detail::parse_metrics(reader_, e, config_.metrics);
+  if (e.name == "admin") return detail::parse_admin(reader_, e, config_.admin, admin_);
+  if (e.name == "slow_query_threshold") {
+    return detail::read_threshold(reader_, e, config_.slow_query_threshold);
+  }
+  if (e.name == "log_query_literals") return reader_.read_bool(e, config_.log_query_literals);
   if (e.name == "track_extra_parameters") {
     return reader_.read_name_list(e, config_.track_extra_parameters);
   }

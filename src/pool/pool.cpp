@@ -76,6 +76,7 @@ std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server
   std::lock_guard lock(mu_);
   if (now - server->created_at >= limits_.lifetime || total_ > limits_.pool_size) {
     --total_;
+    ++closed_;
     grant_free_slots_locked(now);
     return server;
   }
@@ -90,12 +91,14 @@ std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server
 void Pool::drop() {
   std::lock_guard lock(mu_);
   --total_;
+  ++closed_;
   if (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
 }
 
 void Pool::connected() {
   std::lock_guard lock(mu_);
   --connecting_;
+  ++opened_;
   failures_ = 0;
   last_error_.clear();
 }
@@ -124,6 +127,7 @@ std::vector<std::unique_ptr<PooledServer>> Pool::take_expired(Clock::time_point 
         it = list.erase(it);
         --total_;
         --idle_count_;
+        ++closed_;
       } else {
         ++it;
       }
@@ -150,6 +154,7 @@ std::vector<std::unique_ptr<PooledServer>> Pool::take_all_idle() {
     list.clear();
   }
   total_ -= idle_count_;
+  closed_ += idle_count_;
   idle_count_ = 0;
   return out;
 }
@@ -180,15 +185,27 @@ PoolLimits Pool::limits() const {
   return limits_;
 }
 
-PoolStats Pool::stats() const {
+PoolStats Pool::stats(Clock::time_point stale_before) const {
   std::lock_guard lock(mu_);
   PoolStats s;
   s.total = total_;
   s.idle = idle_count_;
+  s.opened = opened_;
+  s.closed = closed_;
+  for (const auto& list : idle_) {
+    for (const auto& server : list) s.idle_stale += server->idle_since < stale_before;
+  }
   s.connecting = connecting_;
   s.waiting = static_cast<uint32_t>(waiters_.size());
   if (!waiters_.empty()) s.oldest_wait_since = waiters_.front().second;
   return s;
+}
+
+void Pool::for_each_idle(const std::function<void(const PooledServer&)>& visit) const {
+  std::lock_guard lock(mu_);
+  for (const auto& list : idle_) {
+    for (const auto& server : list) visit(*server);
+  }
 }
 
 bool Pool::has_server_params() const {

@@ -10,7 +10,9 @@
 #include <set>
 #include <thread>
 
+#include "pgmux/admin/audit.hpp"
 #include "pgmux/backend/asio.hpp"
+#include "pgmux/metrics/exporter.hpp"
 #include "pgmux/session/runtime.hpp"
 
 namespace pgmux::server {
@@ -18,6 +20,7 @@ namespace {
 
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 constexpr std::chrono::seconds kMaintenanceInterval{1};
+constexpr std::chrono::seconds kStatsPeriod{15};  // SHOW STATS averages
 
 struct WorkerThread {
   WorkerThread(unsigned id, session::Runtime& runtime)
@@ -157,12 +160,17 @@ struct Server::Impl {
   std::vector<std::unique_ptr<WorkerThread>> workers;
   unsigned next_warm_worker = 0;
   std::set<std::pair<std::string, std::string>> checked;  // (database, node) with a health loop
+  std::unique_ptr<metrics::Exporter> exporter;
+  std::mutex reload_mu;  // one reload at a time (SIGHUP and RELOAD)
+  std::chrono::steady_clock::time_point next_stats_sample{};
 
   util::Status bind(WorkerThread& w, const tcp::endpoint& endpoint);
   awaitable<void> handle_signals();
   awaitable<void> maintenance();
   void maintain_pools();
-  void reload();
+  std::string reload(const std::string& user, const std::string& client);
+  std::string apply_reload();
+  util::Status start_observability();
   awaitable<void> shutdown();
   void destroy_on_owner(std::unique_ptr<pool::PooledServer> server);
 };
@@ -171,6 +179,7 @@ Server::Server(std::shared_ptr<const config::Config> config, std::string config_
     : impl_(std::make_unique<Impl>(std::move(config), std::move(config_path))) {}
 
 Server::~Server() {
+  impl_->exporter.reset();  // no scrape runs past this point
   for (auto& entry : impl_->runtime.pools()) entry->pool.take_all_idle();
   impl_->workers.clear();  // io_contexts (and any session frames) go first
 }
@@ -209,7 +218,30 @@ util::Status Server::start() {
     impl_->workers.push_back(std::make_unique<WorkerThread>(i, impl_->runtime));
     auto status = impl_->bind(*impl_->workers.back(), endpoint);
     if (!status) return status;
+    impl_->runtime.add_worker(&impl_->workers.back()->worker);
   }
+  return impl_->start_observability();
+}
+
+// The audit log, the metrics endpoint and the control hooks of the admin console.
+util::Status Server::Impl::start_observability() {
+  auto config = runtime.config();
+  runtime.version = PGMUX_VERSION_STRING;
+  auto audit = admin::AuditLog::open(config->admin.audit_log);
+  if (!audit) return util::make_error("audit_log", audit.error().message);
+  runtime.set_audit(std::move(*audit));
+  runtime.reload = [this](const std::string& user, const std::string& client) {
+    return reload(user, client);
+  };
+  runtime.shutdown = [this] {
+    asio::co_spawn(control, shutdown(), asio::detached);
+  };
+  if (!config->metrics.enabled) return util::Ok{};
+  auto started = metrics::Exporter::start(config->metrics.host, config->metrics.port,
+                                          [this] { return runtime.snapshot(); });
+  if (!started) return util::make_error("metrics", started.error().message);
+  exporter = std::move(*started);
+  spdlog::info("metrics on http://{}:{}/metrics", config->metrics.host, exporter->port());
   return util::Ok{};
 }
 
@@ -237,7 +269,7 @@ awaitable<void> Server::Impl::handle_signals() {
     auto [ec, sig] = co_await signals.async_wait(use_nothrow);
     if (ec) co_return;
     if (sig == SIGHUP) {
-      reload();
+      reload("", "SIGHUP");
       continue;
     }
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -246,23 +278,48 @@ awaitable<void> Server::Impl::handle_signals() {
   }
 }
 
-void Server::Impl::reload() {
+// Reloads the configuration file and audits the attempt; "" on success, else why not.
+std::string Server::Impl::reload(const std::string& user, const std::string& client) {
+  std::lock_guard lock(reload_mu);
+  std::string error = apply_reload();
+  runtime.counters.reloads.fetch_add(1, std::memory_order_relaxed);
+  admin::AuditEntry entry;
+  entry.event = "reload";
+  entry.user = user;
+  entry.client = client;
+  entry.command = "RELOAD " + config_path;
+  entry.result = error.empty() ? "ok" : admin::audit_error({"F0000", error});
+  if (auto audit = runtime.audit()) audit->write(entry);
+  return error;
+}
+
+std::string Server::Impl::apply_reload() {
   auto loaded = config::load_config_file(config_path);
   if (auto* error = std::get_if<config::ConfigError>(&loaded)) {
     spdlog::error("reload refused, configuration unchanged: {}", error->to_string());
-    return;
+    return "reload refused, configuration unchanged: " + error->to_string();
   }
   auto fresh = std::make_shared<const config::Config>(std::get<config::Config>(std::move(loaded)));
   auto old = runtime.config();
   if (fresh->workers != old->workers || fresh->listen.host != old->listen.host ||
-      fresh->listen.port != old->listen.port) {
-    spdlog::warn("reload: listen and workers changes take effect only after a restart");
+      fresh->listen.port != old->listen.port || fresh->metrics.host != old->metrics.host ||
+      fresh->metrics.port != old->metrics.port || fresh->metrics.enabled != old->metrics.enabled) {
+    spdlog::warn("reload: listen, metrics and workers changes take effect only after a restart");
+  }
+  if (fresh->admin.audit_log != old->admin.audit_log) {
+    auto audit = admin::AuditLog::open(fresh->admin.audit_log);
+    if (!audit) {
+      spdlog::error("reload refused, configuration unchanged: {}", audit.error().message);
+      return "reload refused, configuration unchanged: " + audit.error().message;
+    }
+    runtime.set_audit(std::move(*audit));
   }
   auto retired = runtime.set_config(fresh);
   for (auto& entry : retired) {
     for (auto& server : entry->pool.take_all_idle()) destroy_on_owner(std::move(server));
   }
   spdlog::info("configuration reloaded from {} ({} pool(s) retired)", config_path, retired.size());
+  return {};
 }
 
 awaitable<void> Server::Impl::maintenance() {
@@ -279,6 +336,10 @@ awaitable<void> Server::Impl::maintenance() {
 void Server::Impl::maintain_pools() {
   auto config = runtime.config();
   auto now = pool::Clock::now();
+  if (now >= next_stats_sample) {
+    runtime.stats_period.sample(now, runtime.snapshot().pools);
+    next_stats_sample = now + kStatsPeriod;
+  }
   for (auto& n : runtime.checked_nodes()) {
     if (checked.emplace(n.database, n.node->address).second) {
       asio::co_spawn(control, health_loop(runtime, std::move(n)), asio::detached);
@@ -301,7 +362,7 @@ void Server::Impl::destroy_on_owner(std::unique_ptr<pool::PooledServer> server) 
 }
 
 awaitable<void> Server::Impl::shutdown() {
-  runtime.shutting_down = true;
+  if (runtime.shutting_down.exchange(true)) co_return;  // already under way
   auto deadline = std::chrono::steady_clock::now() + runtime.config()->shutdown_timeout;
   for (auto& w : workers) {
     asio::post(w->io, [w = w.get()] {

@@ -120,6 +120,11 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
     Rewrite rw;
     if (pooled_) rw = rewrite_client_message(at, header);
     if (rw.kind == Rewrite::kNeedMore) break;
+    if (header.type == protocol::msg::kQuery || header.type == protocol::msg::kParse ||
+        header.type == protocol::msg::kBind) {
+      size_t have = std::min<size_t>(header.length - 4, at.size() - protocol::kHeaderSize);
+      note_statement(header.type, at.substr(protocol::kHeaderSize, have));
+    }
     switch (header.type) {
       case protocol::msg::kQuery:
       case protocol::msg::kSync:
@@ -127,6 +132,7 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
         ++outstanding_;
         ++sent_epoch_;
         unsynced_ = false;
+        note_request_sent();
         break;
       case protocol::msg::kParse:
       case protocol::msg::kBind:
@@ -372,7 +378,7 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
     bool whole = type == protocol::msg::kReadyForQuery ||
                  type == protocol::msg::kParameterStatus ||
                  (pooled_ && type == protocol::msg::kCommandComplete) ||
-                 (retry_capture_ && type == protocol::msg::kErrorResponse);
+                 type == protocol::msg::kErrorResponse;
     if (whole && rest.size() < header.wire_size()) break;  // small: wait for all of it
     auto body = rest.substr(protocol::kHeaderSize, whole ? header.length - 4 : 0);
     switch (type) {
@@ -386,6 +392,7 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
         ++recv_epoch_;
         server_->txn_status = body.empty() ? 'I' : body[0];
         saw_ready = true;
+        note_ready(server_->txn_status);
         break;
       case protocol::msg::kParameterStatus:
         if (auto ps = protocol::parse_parameter_status(body)) {
@@ -408,6 +415,7 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
         }
         break;
       case protocol::msg::kErrorResponse:
+        note_error(body);
         if (retry_capture_ && is_fatal(body)) {
           // A replica shutting down says FATAL before closing: nothing has reached the
           // client yet, so this is a lost server (the read can be retried), not an answer.

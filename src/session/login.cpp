@@ -35,6 +35,7 @@ awaitable<bool> Session::login() {
   }
   if (!co_await take_startup_params(packet)) co_return false;
   if (runtime_.clients.load() > config_->max_client_connections) {
+    runtime_.counters.reject(metrics::Reject::kTooManyClients);
     co_await send_fatal(sqlstate::kTooManyConnections, "sorry, too many clients already");
     spdlog::warn("client {} rejected: max_client_connections ({}) reached", peer_,
                  config_->max_client_connections);
@@ -51,6 +52,7 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
   for (;;) {
     auto header = protocol::frame_startup(cin_.readable());
     if (header.status == protocol::FrameStatus::kError) {
+      runtime_.counters.reject(metrics::Reject::kProtocol);
       co_await send_fatal(sqlstate::kProtocolViolation, header.error);
       co_return false;
     }
@@ -64,6 +66,7 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
     auto parsed = protocol::parse_startup(cin_.readable().substr(0, header.length));
     cin_.consume(header.length);
     if (!parsed) {
+      runtime_.counters.reject(metrics::Reject::kProtocol);
       co_await send_fatal(parsed.error().code, parsed.error().message);
       co_return false;
     }
@@ -161,7 +164,10 @@ awaitable<bool> Session::authenticate(const config::UserConfig* user,
   } else if (user->auth == config::AuthMethod::kMd5) {
     ok = co_await authenticate_md5(*user);
   }
-  if (!ok) spdlog::warn("client {}: authentication failed for user \"{}\"", peer_, user_name);
+  if (!ok) {
+    spdlog::warn("client {}: authentication failed for user \"{}\"", peer_, user_name);
+    runtime_.counters.reject(metrics::Reject::kAuthFailed);
+  }
   co_return ok;
 }
 
@@ -262,16 +268,18 @@ bool Session::needs_login_sync() const {
 // After authentication: database lookup, the pool's parameters, validation of the
 // client's settings, then AuthenticationOk .. ReadyForQuery.
 awaitable<bool> Session::finish_login() {
+  if (database_ == config_->admin.database) co_return co_await finish_admin_login();
   const config::DatabaseConfig* db = config_->find_database(database_);
   const config::UserConfig* user = config_->find_user(user_);
   if (!db) {
+    runtime_.counters.reject(metrics::Reject::kUnknownDatabase);
     co_await send_fatal(sqlstate::kInvalidCatalogName,
                         "database \"" + database_ + "\" does not exist");
     spdlog::warn("client {}: unknown database \"{}\" (user \"{}\")", peer_, database_, user_);
     co_return false;
   }
   group_ = runtime_.pools_for(*db, *user);
-  entry_ = group_->primary;
+  set_entry(group_->primary);
   pooled_ = entry_->mode != config::PoolMode::kSession;
   rename_ = pooled_ && config_->max_prepared_statements > 0;
   if (!entry_->pool.has_server_params()) {

@@ -154,6 +154,7 @@ std::shared_ptr<PoolEntry> Session::choose_entry(bool read_only) {
   if (best) return best;
   if (routing.fallback_to_primary) {
     spdlog::debug("client {}: no usable replica, read goes to the primary", peer_);
+    group_->primary->stats.shard(worker_.id).fallbacks_to_primary.add();
     return group_->primary;
   }
   return nullptr;
@@ -163,9 +164,9 @@ std::shared_ptr<PoolEntry> Session::choose_entry(bool read_only) {
 // cannot give one (connect or login failure) is marked down and the choice made again.
 awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool read_only) {
   for (int attempt = 0;; ++attempt) {
-    entry_ = choose_entry(read_only);
-    if (!entry_) {
-      entry_ = group_->primary;
+    auto chosen = choose_entry(read_only);
+    set_entry(chosen ? chosen : group_->primary);
+    if (!chosen) {
       protocol::ErrorFields e;
       e.sqlstate = std::string(protocol::sqlstate::kCannotConnectNow);
       e.message = "no replica of database \"" + database_ +
@@ -177,6 +178,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool 
                        error->sqlstate != protocol::sqlstate::kAdminShutdown;
     if (!node_failed || !entry_->node->replica || attempt > 0) co_return error;
     entry_->node->healthy = false;  // reads go elsewhere until a health check passes
+    shard_->retries.add();
     spdlog::warn("client {}: replica {} unreachable: {}", peer_, entry_->node->address,
                  error->message);
   }

@@ -188,14 +188,14 @@ std::shared_ptr<PoolGroup> Runtime::pools_for(const config::DatabaseConfig& db,
   auto limits = limits_for(*config_, db);
   auto group = std::make_shared<PoolGroup>();
   auto primary_node = node_state_locked(db.name, address_of(db.host, db.port), false);
-  group->primary = std::make_shared<PoolEntry>(limits, config_->workers,
+  group->primary = std::make_shared<PoolEntry>(limits, config_->workers, db.name,
                                                target_for(db.host, db.port, db, user),
                                                db.pool_mode, primary_node, 1);
   for (const auto& r : db.replicas) {
     auto node = node_state_locked(db.name, address_of(r.host, r.port), true);
     group->replicas.push_back(std::make_shared<PoolEntry>(
-        limits, config_->workers, target_for(r.host, r.port, db, user), db.pool_mode, node,
-        r.weight));
+        limits, config_->workers, db.name, target_for(r.host, r.port, db, user), db.pool_mode,
+        node, r.weight));
   }
   group->routing = db.routing;
   group->classify = classify_options(db.routing);

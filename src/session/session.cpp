@@ -31,38 +31,26 @@ protocol::ErrorFields error_fields(std::string_view severity, std::string_view c
 
 }  // namespace
 
-// Wakes a session waiting for a server: posts a timer cancel to the session's thread.
-// The generation check keeps a late wake from ending a later wait.
-class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<SessionWaiter> {
- public:
-  explicit SessionWaiter(const asio::any_io_executor& ex) : timer(ex) {}
-  void wake() override {
-    uint64_t g = generation.load();
-    asio::post(timer.get_executor(), [self = shared_from_this(), g] {
-      if (self->generation.load() == g) self->timer.cancel();
-    });
-  }
-  asio::steady_timer timer;
-  std::atomic<uint64_t> generation{0};
-};
-
 Session::Session(tcp::socket socket, Worker& worker)
     : client_(std::move(socket)),
       worker_(worker),
       runtime_(worker.runtime),
       config_(worker.runtime.config()),
-      kick_(client_.get_executor()) {
+      kick_(client_.get_executor()),
+      connected_at_(std::chrono::system_clock::now()) {
   error_code ec;
   auto ep = client_.remote_endpoint(ec);
   peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
   waiter_ = std::make_shared<SessionWaiter>(client_.get_executor());
   worker_.sessions.insert(this);
   ++runtime_.clients;
+  runtime_.counters.accepted.fetch_add(1, std::memory_order_relaxed);
 }
 
 Session::~Session() {
   if (server_) drop_server();
   if (key_pid_) runtime_.cancels().remove(key_pid_);
+  if (entry_) --entry_->stats.clients;
   worker_.sessions.erase(this);
   --runtime_.clients;
 }
@@ -89,9 +77,14 @@ awaitable<void> Session::run() {
   if (!ok) {
     co_await send_fatal(sqlstate::kQueryCanceled, "canceling authentication due to timeout");
     spdlog::warn("client {}: login timed out", peer_);
+    runtime_.counters.reject(metrics::Reject::kLoginTimeout);
     co_return;
   }
   if (!*ok) co_return;
+  if (admin_) {
+    co_await serve_admin();
+    co_return;
+  }
   co_await serve();
   spdlog::info("client {} disconnected: user \"{}\" database \"{}\"", peer_, user_, database_);
 }
@@ -135,10 +128,30 @@ awaitable<void> Session::serve() {
 // read whose replica dies before anything reached the client is sent again once,
 // to another node.
 awaitable<Session::Next> Session::serve_request(bool read_only) {
+  request_at_ = std::chrono::system_clock::now();
+  if (!co_await wait_while_paused()) {
+    co_await reject_request(error_fields(
+        shutdown_ ? "FATAL" : "ERROR", shutdown_ ? sqlstate::kAdminShutdown : sqlstate::kQueryCanceled,
+        shutdown_ ? "terminating connection due to administrator command"
+                  : "canceling statement due to query_wait_timeout: database \"" + database_ +
+                        "\" is paused"));
+    co_return shutdown_ ? Next::kEnd : Next::kContinue;
+  }
   for (bool retried = false;;) {
-    if (auto error = co_await route_and_acquire(read_only)) {
-      co_await reject_request(*error);
+    auto asked = pool::Clock::now();
+    waiting_ = true;
+    auto failed = co_await route_and_acquire(read_only);
+    waiting_ = false;
+    if (failed) {
+      co_await reject_request(*failed);
       co_return shutdown_ ? Next::kEnd : Next::kContinue;
+    }
+    auto waited = pool::Clock::now() - asked;
+    shard_->wait_time_us.add(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
+    shard_->wait_duration.observe(waited);
+    if (!group_->replicas.empty()) {
+      (entry_->node->replica ? shard_->statements_to_replica : shard_->statements_to_primary).add();
     }
     if (auto error = co_await sync_params()) {
       drop_server();
@@ -156,6 +169,7 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
       if (retry_capture_) {
         spdlog::warn("client {}: replica {} failed during a read; retrying elsewhere", peer_,
                      node.address);
+        shard_->retries.add();
         forget_replies();
         drop_server();
         retry_input_.append(cin_.readable());
@@ -386,6 +400,9 @@ awaitable<PumpEnd> Session::client_to_server() {
 // Sends segments_ (pieces of cin_ and scratch_) to the server in one gathered write.
 awaitable<std::tuple<error_code, size_t>> Session::write_segments() {
   const char* base = cin_.readable().data();
+  size_t total = 0;
+  for (const auto& seg : segments_) total += seg.length;
+  shard_->bytes_received.add(total);
   if (segments_.size() == 1 && !segments_[0].scratch) {
     co_return co_await asio::async_write(
         server_->socket(), asio::buffer(base + segments_[0].offset, segments_[0].length),
@@ -456,6 +473,9 @@ std::optional<PumpEnd> Session::transaction_end() {
 }
 
 awaitable<std::tuple<error_code, size_t>> Session::write_runs(const char* base) {
+  size_t total = 0;
+  for (const auto& run : runs_) total += run.second;
+  shard_->bytes_sent.add(total);
   if (runs_.size() == 1) {
     co_return co_await asio::async_write(client_, asio::buffer(base + runs_[0].first,
                                                                runs_[0].second),
@@ -472,7 +492,8 @@ bool Session::server_clean() const {
 }
 
 void Session::release_server() {
-  if (entry_->retired) {
+  if (entry_->retired || killed_ ||
+      server_->created_at.time_since_epoch().count() < entry_->reconnect_before.load()) {
     drop_server();
     return;
   }
@@ -520,7 +541,7 @@ awaitable<bool> Session::discard_answers() {
 awaitable<void> Session::finish_server(PumpEnd end) {
   if (!server_) co_return;
   if (cancel_target_) cancel_target_->clear();
-  if (end == PumpEnd::kServerGone) {
+  if (end == PumpEnd::kServerGone || killed_) {
     drop_server();
     co_return;
   }

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "pgmux/admin/command.hpp"
 #include "pgmux/backend/server_connection.hpp"
 #include "pgmux/protocol/messages.hpp"
 #include "pgmux/session/runtime.hpp"
@@ -30,6 +31,21 @@ enum class PumpEnd {
   kInterrupted,       // shutdown asked the session to stop while it was clean
 };
 
+// Wakes a session waiting for a server: posts a timer cancel to the session's thread.
+// The generation check keeps a late wake from ending a later wait.
+class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<SessionWaiter> {
+ public:
+  explicit SessionWaiter(const asio::any_io_executor& ex) : timer(ex) {}
+  void wake() override {
+    uint64_t g = generation.load();
+    asio::post(timer.get_executor(), [self = shared_from_this(), g] {
+      if (self->generation.load() == g) self->timer.cancel();
+    });
+  }
+  asio::steady_timer timer;
+  std::atomic<uint64_t> generation{0};
+};
+
 // The client's `pgmux.route` setting.
 enum class RouteOverride { kAuto, kPrimary, kReplica };
 std::optional<RouteOverride> route_override_from(std::string_view value);
@@ -44,6 +60,14 @@ class Session {
   awaitable<void> run();
   void request_shutdown();
   void force_close();
+
+  // For SHOW CLIENTS / SHOW SERVERS (worker thread only).
+  metrics::ClientSnapshot describe() const;
+  // The server this client holds, if any.
+  std::optional<metrics::ServerSnapshot> describe_server() const;
+  const std::string& database() const { return database_; }
+  // KILL: closes the client connection; the server it holds is closed, not reused.
+  void kill();
 
  private:
   // ---- login (login.cpp) ----
@@ -126,6 +150,32 @@ class Session {
   awaitable<bool> drain_server();
   awaitable<bool> discard_answers();
   awaitable<void> reject_request(const protocol::ErrorFields& error);
+
+  // ---- accounting (accounting.cpp): metrics, SHOW figures, slow-query log ----
+  // Makes `entry` the session's current pool (moves the clients gauge).
+  void set_entry(std::shared_ptr<PoolEntry> entry);
+  // A request (Query/Sync/FunctionCall) went to the server.
+  void note_request_sent();
+  // A ReadyForQuery came back with transaction status `status`.
+  void note_ready(char status);
+  // An ErrorResponse came back (its body).
+  void note_error(std::string_view body);
+  // The first statement of a request, for the slow-query log (Query, Parse or Bind).
+  void note_statement(char type, std::string_view body);
+  void log_slow_query(std::chrono::nanoseconds took);
+  // Waits while the session's database is PAUSEd; false when query_wait_timeout
+  // passed (or shutdown began) first.
+  awaitable<bool> wait_while_paused();
+  // The admin console, for clients of config.admin.database (admin_console.cpp).
+  awaitable<void> serve_admin();
+  awaitable<bool> finish_admin_login();
+  awaitable<void> run_admin_command(const std::string& text);
+  awaitable<util::Status> execute_admin(const admin::Command& command);
+  awaitable<void> show_admin(admin::Command::Kind kind);
+  awaitable<util::Status> admin_pause(const std::string& database);
+  util::Status admin_resume(const std::string& database);
+  awaitable<util::Status> admin_kill(const std::string& database);
+  util::Status admin_reconnect(const std::string& database);
 
   // ---- helpers ----
   awaitable<bool> write_client(std::string_view data);
@@ -220,6 +270,20 @@ class Session {
   asio::steady_timer kick_;  // wakes client_to_server when an answer went out
   bool shutdown_ = false;
   bool idle_ = false;        // waiting for the client with no server
+  bool killed_ = false;      // KILL: the server is closed, not given back
+  bool waiting_ = false;     // waiting for a server (or a RESUME)
+
+  // Accounting.
+  metrics::PoolShard* shard_ = nullptr;  // entry_'s counters for this worker
+  pool::Clock::time_point query_at_{};   // oldest unanswered request sent (epoch: none)
+  pool::Clock::time_point xact_at_{};    // current transaction's first request (epoch: none)
+  std::chrono::system_clock::time_point connected_at_;
+  std::chrono::system_clock::time_point request_at_{};
+  std::string statement_text_;  // slow-query log: first statement of the running request
+  std::string statement_name_;  // ... or the client's prepared statement it executes
+  std::string application_name_;
+  bool admin_ = false;          // a client of the admin console
+  bool admin_full_ = false;     // an admin_users member (else SHOW only)
 };
 
 }  // namespace pgmux::session

@@ -419,6 +419,8 @@ std::string PgmuxConfig::yaml() const {
     << "workers: " << workers << "\nlog_level: " << log_level << "\n"
     << "pool_mode: " << pool_mode << "\npool_size: " << pool_size << "\n"
     << "shutdown_timeout: 5s\n" << extra << (users.empty() ? default_users() : users)
+    // Tests run in parallel: the metrics endpoint only where a test asks for one.
+    << (extra.find("metrics:") == std::string::npos ? "metrics:\n  enabled: false\n" : "")
     << "databases:\n";
   for (const auto& db : databases) {
     y << "  " << db.name << ":\n    host: 127.0.0.1\n    port: "

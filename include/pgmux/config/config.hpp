@@ -91,6 +91,21 @@ struct HealthCheckConfig {
   std::string user;  // a users: entry with a server password; default: the first such user
 };
 
+// The Prometheus endpoint (`metrics:`): http://host:port/metrics.
+struct MetricsConfig {
+  bool enabled = true;
+  std::string host = "127.0.0.1";
+  uint16_t port = 9127;
+};
+
+// The admin console (`admin:`): a virtual database served by pgmux itself.
+struct AdminConfig {
+  std::string database = "pgmux";     // name clients connect to; not a `databases:` key
+  std::vector<std::string> admin_users;  // every command (each a `users:` key)
+  std::vector<std::string> stats_users;  // SHOW commands only (each a `users:` key)
+  std::string audit_log;  // file admin commands and reloads are appended to; empty: stderr
+};
+
 struct Config {
   std::string source_path;  // file it was loaded from
 
@@ -124,6 +139,13 @@ struct Config {
   Duration shutdown_timeout = std::chrono::seconds(30);
 
   HealthCheckConfig health_check;
+  MetricsConfig metrics;
+  AdminConfig admin;
+
+  // Statements slower than this are logged (0: never); their literals are replaced by
+  // `$n` placeholders unless log_query_literals is true.
+  Duration slow_query_threshold = std::chrono::seconds(1);
+  bool log_query_literals = false;
 
   std::map<std::string, UserConfig, std::less<>> users;
   std::map<std::string, DatabaseConfig, std::less<>> databases;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,9 +70,12 @@ struct Checkout {
 struct PoolStats {
   uint32_t total = 0;       // servers that exist or are being opened
   uint32_t idle = 0;
+  uint32_t idle_stale = 0;  // of `idle`: idle since before stats()'s `stale_before`
   uint32_t connecting = 0;
   uint32_t waiting = 0;     // clients queued
   Clock::time_point oldest_wait_since{};  // meaningful when waiting > 0
+  uint64_t opened = 0;      // servers that became live (connected()), ever
+  uint64_t closed = 0;      // live servers whose slot was freed (drop, expiry, refusal), ever
 };
 
 class Pool {
@@ -117,7 +121,11 @@ class Pool {
 
   void set_limits(const PoolLimits& limits);
   PoolLimits limits() const;
-  PoolStats stats() const;
+  // `stale_before`: idle servers idle since before it are counted in idle_stale.
+  PoolStats stats(Clock::time_point stale_before = {}) const;
+  // Calls `visit` for each idle server with the pool's lock held; `visit` must not call
+  // back into the pool, and must not keep the reference.
+  void for_each_idle(const std::function<void(const PooledServer&)>& visit) const;
 
   // ParameterStatus values of a freshly opened server: what a new client is told at
   // login (learned from the first connection).
@@ -142,6 +150,8 @@ class Pool {
   uint32_t idle_count_ = 0;
   uint32_t connecting_ = 0;
   uint32_t failures_ = 0;
+  uint64_t opened_ = 0;
+  uint64_t closed_ = 0;
   Clock::time_point retry_at_{};
   std::string last_error_;
   std::shared_ptr<const Params> server_params_;

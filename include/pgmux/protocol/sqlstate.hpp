@@ -23,6 +23,7 @@ inline constexpr std::string_view kObjectNotInPrerequisiteState = "55000";
 inline constexpr std::string_view kInvalidParameterValue = "22023";
 inline constexpr std::string_view kSyntaxError = "42601";
 inline constexpr std::string_view kInsufficientPrivilege = "42501";
+inline constexpr std::string_view kConfigFileError = "F0000";
 inline constexpr std::string_view kProgramLimitExceeded = "54000";
 inline constexpr std::string_view kActiveSqlTransaction = "25001";
 inline constexpr std::string_view kInternalError = "XX000";

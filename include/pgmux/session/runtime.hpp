@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <deque>
+#include <limits>
+#include <functional>
+#include <set>
 #include <optional>
 #include <map>
 #include <memory>
@@ -16,16 +19,20 @@
 #include <utility>
 #include <vector>
 
+#include "pgmux/admin/audit.hpp"
+#include "pgmux/admin/views.hpp"
 #include "pgmux/auth/scram.hpp"
 #include "pgmux/backend/asio.hpp"
 #include "pgmux/backend/server_connection.hpp"
 #include "pgmux/config/config.hpp"
+#include "pgmux/metrics/stats.hpp"
 #include "pgmux/pool/pool.hpp"
 #include "pgmux/sql/classify.hpp"
 
 namespace pgmux::session {
 
 class Session;
+struct Worker;
 
 // What the health checker knows about one node (primary or replica) of a database.
 // Shared by the pools of every user of that node. Thread-safe: atomics, and a mutex
@@ -57,20 +64,52 @@ struct NodeState {
 // One pool with what a session needs to use it. `pool` is thread-safe; the rest is
 // immutable after construction (or atomic).
 struct PoolEntry {
-  PoolEntry(pool::PoolLimits limits, unsigned workers, backend::ServerTarget target,
-            config::PoolMode mode, std::shared_ptr<NodeState> node, uint32_t weight)
+  PoolEntry(pool::PoolLimits limits, unsigned workers, std::string database,
+            backend::ServerTarget target, config::PoolMode mode, std::shared_ptr<NodeState> node,
+            uint32_t weight)
       : pool(limits, workers),
+        stats(workers),
+        database(std::move(database)),
         target(std::move(target)),
         mode(mode),
         node(std::move(node)),
         weight(weight) {}
 
   pool::Pool pool;
+  metrics::PoolCounters stats;
+  const std::string database;  // the name clients connect to
   const backend::ServerTarget target;
   const config::PoolMode mode;
   const std::shared_ptr<NodeState> node;
   const uint32_t weight;
   std::atomic<bool> retired{false};  // replaced by a reload: servers are closed, not returned
+  // RECONNECT: servers opened before this (steady clock ticks) are closed, not returned.
+  std::atomic<int64_t> reconnect_before{std::numeric_limits<int64_t>::min()};
+  std::atomic<int32_t> paused_waiting{0};  // clients held by PAUSE
+};
+
+// PAUSE / RESUME: which databases hold new transactions, and the sessions waiting for
+// a RESUME. Thread-safe (own mutex; paused() is lock-free while nothing is paused).
+class PauseGate {
+ public:
+  // `database` empty: every database.
+  void pause(const std::string& database);
+  // Ends the pause of `database` (empty: every pause) and wakes every waiting session
+  // (each checks again).
+  void resume(const std::string& database);
+  bool paused(std::string_view database) const;
+  // When `database` is paused, keeps `waiter` to be woken by a resume and returns true.
+  bool hold(std::string_view database, const std::shared_ptr<pool::Waiter>& waiter);
+  void forget(const pool::Waiter* waiter);
+  bool all_paused() const;
+  std::set<std::string, std::less<>> paused_databases() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::atomic<bool> any_{false};
+  bool all_ = false;
+  std::set<std::string, std::less<>> databases_;
+  std::vector<std::shared_ptr<pool::Waiter>> waiters_;
 };
 
 // The pools of one (database, user): the primary's and each replica's, and how to
@@ -171,6 +210,29 @@ class Runtime {
   std::atomic<uint32_t> clients{0};       // client connections open
   std::atomic<bool> shutting_down{false};
 
+  metrics::GlobalCounters counters;
+  PauseGate& pauses() { return pauses_; }
+  // Pools and nodes as the metrics and SHOW commands report them. Thread-safe.
+  metrics::Snapshot snapshot();
+
+  // Worker threads, registered by the server before they run. Thread-safe after.
+  void add_worker(Worker* worker) { workers_.push_back(worker); }
+  const std::vector<Worker*>& workers() const { return workers_; }
+
+  // Control actions the server provides (set before workers run; then read-only).
+  // reload(user, client): "" when the new configuration was taken, else why not; it
+  // audits itself. shutdown: starts a graceful shutdown. Both may be called from any
+  // thread.
+  std::function<std::string(const std::string& user, const std::string& client)> reload;
+  std::function<void()> shutdown;
+  std::string version;
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+  admin::StatsPeriod stats_period;  // SHOW STATS averages; sampled by the server
+
+  // Where admin commands and reloads are audited (null: nowhere). Thread-safe.
+  std::shared_ptr<admin::AuditLog> audit() const;
+  void set_audit(std::shared_ptr<admin::AuditLog> log);
+
  private:
   // Health state of a node of a database, created on first use. Requires mu_.
   std::shared_ptr<NodeState> node_state_locked(const std::string& database,
@@ -183,6 +245,9 @@ class Runtime {
   std::map<std::string, std::pair<std::string, auth::ScramSecret>> scram_cache_;
   std::string mock_seed_;
   CancelRegistry cancels_;
+  PauseGate pauses_;
+  std::shared_ptr<admin::AuditLog> audit_;  // guarded by mu_
+  std::vector<Worker*> workers_;
   mutable std::mutex statements_mu_;
   std::unordered_set<std::string> known_statements_;
 };

@@ -203,6 +203,7 @@ std::string RoutedConfig::yaml(uint16_t listen_port) const {
     << "pool_mode: " << pool_mode << "\npool_size: " << pool_size << "\n"
     << "shutdown_timeout: 5s\n";
   if (!health_check.empty()) y << "health_check: " << health_check << "\n";
+  if (extra.find("metrics:") == std::string::npos) y << "metrics: { enabled: false }\n";
   y << extra << PgmuxConfig::default_users() << "databases:\n  " << kReplDatabase << ":\n";
   if (!with_replicas) {
     y << "    host: 127.0.0.1\n    port: " << cluster.primary_port() << "\n";

@@ -1,0 +1,184 @@
+// What a session counts: the pool counters of its worker's shard (requests, transactions,
+// durations, errors, bytes), the clients gauge, the slow-query log, PAUSE holds, and its
+// description for SHOW CLIENTS / SHOW SERVERS. Runs on the session's worker thread.
+#include <spdlog/spdlog.h>
+
+#include "pgmux/protocol/sqlstate.hpp"
+#include "pgmux/sql/redact.hpp"
+#include "session_impl.hpp"
+
+namespace pgmux::session {
+namespace {
+
+constexpr size_t kStatementMax = 2048;  // slow-query log: longest statement text kept
+
+uint64_t micros(std::chrono::nanoseconds d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+double epoch_seconds(std::chrono::system_clock::time_point t) {
+  if (t == std::chrono::system_clock::time_point{}) return 0;
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// A steady-clock instant as wall-clock seconds since the epoch.
+double wall_seconds(pool::Clock::time_point t) {
+  auto ago = pool::Clock::now() - t;
+  return epoch_seconds(std::chrono::system_clock::now() -
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(ago));
+}
+
+// The cstring at the start of `body` (without its NUL), or all of it when cut short.
+std::string_view cstring_at(std::string_view body) {
+  return body.substr(0, std::min(body.find('\0'), body.size()));
+}
+
+}  // namespace
+
+void Session::set_entry(std::shared_ptr<PoolEntry> entry) {
+  if (entry == entry_) return;
+  if (entry_) --entry_->stats.clients;
+  entry_ = std::move(entry);
+  if (entry_) {
+    ++entry_->stats.clients;
+    shard_ = &entry_->stats.shard(worker_.id);
+  } else {
+    shard_ = nullptr;
+  }
+}
+
+void Session::note_request_sent() {
+  if (query_at_ != pool::Clock::time_point{}) return;  // an earlier request is still running
+  query_at_ = pool::Clock::now();
+  if (xact_at_ == pool::Clock::time_point{}) xact_at_ = query_at_;
+}
+
+void Session::note_ready(char status) {
+  if (query_at_ == pool::Clock::time_point{}) return;  // nothing the client asked for
+  auto now = pool::Clock::now();
+  auto took = now - query_at_;
+  shard_->queries.add();
+  shard_->query_time_us.add(micros(took));
+  shard_->query_duration.observe(took);
+  auto threshold = config_->slow_query_threshold;
+  if (threshold.count() > 0 && took >= threshold) log_slow_query(took);
+  statement_text_.clear();
+  statement_name_.clear();
+  query_at_ = outstanding_ > 0 ? now : pool::Clock::time_point{};
+  if (status == 'I') {
+    auto xact = now - xact_at_;
+    shard_->transactions.add();
+    shard_->xact_time_us.add(micros(xact));
+    shard_->transaction_duration.observe(xact);
+    xact_at_ = outstanding_ > 0 ? now : pool::Clock::time_point{};
+  }
+}
+
+void Session::note_error(std::string_view body) {
+  // Fields: a type byte then a cstring, until a zero byte. 'C' is the SQLSTATE.
+  while (!body.empty() && body[0] != '\0') {
+    char type = body[0];
+    std::string_view value = cstring_at(body.substr(1));
+    if (type == 'C') {
+      shard_->errors[metrics::error_class_index(value)].add();
+      return;
+    }
+    body.remove_prefix(std::min(body.size(), value.size() + 2));
+  }
+}
+
+void Session::note_statement(char type, std::string_view body) {
+  if (config_->slow_query_threshold.count() <= 0) return;
+  if (!statement_text_.empty() || !statement_name_.empty()) return;
+  if (type == protocol::msg::kQuery) {
+    statement_text_.assign(cstring_at(body.substr(0, kStatementMax)));
+  } else if (type == protocol::msg::kParse) {
+    std::string_view rest = body.substr(std::min(body.size(), cstring_at(body).size() + 1));
+    statement_text_.assign(cstring_at(rest.substr(0, kStatementMax)));
+  } else if (type == protocol::msg::kBind) {
+    std::string_view rest = body.substr(std::min(body.size(), cstring_at(body).size() + 1));
+    statement_name_.assign(cstring_at(rest.substr(0, 256)));
+    if (statement_name_.empty()) statement_name_ = "(unnamed)";
+  }
+}
+
+void Session::log_slow_query(std::chrono::nanoseconds took) {
+  runtime_.counters.slow_queries.fetch_add(1, std::memory_order_relaxed);
+  std::string text = statement_text_;
+  if (text.empty() && !statement_name_.empty()) {
+    auto it = statements_.find(statement_name_);
+    if (it != statements_.end() && it->second.parse_message.size() > protocol::kHeaderSize) {
+      auto parse = protocol::parse_parse_message(
+          std::string_view(it->second.parse_message).substr(protocol::kHeaderSize));
+      if (parse) text = std::string(parse->query);
+    }
+    if (text.empty()) text = "(prepared statement \"" + statement_name_ + "\")";
+  }
+  if (text.empty()) text = "(statement text not captured)";
+  text = config_->log_query_literals ? sql::truncate_utf8(text, kStatementMax)
+                                     : sql::redact_literals(text, kStatementMax);
+  spdlog::warn("slow query: {:.3f} ms database \"{}\" user \"{}\" client {} node {}: {}",
+               std::chrono::duration<double, std::milli>(took).count(), database_, user_, peer_,
+               entry_ ? entry_->node->address : "-", text);
+}
+
+awaitable<bool> Session::wait_while_paused() {
+  auto& gate = runtime_.pauses();
+  if (!gate.paused(database_)) co_return true;
+  auto deadline = pool::Clock::now() + config_->query_wait_timeout;
+  ++entry_->paused_waiting;
+  waiting_ = true;
+  bool ok = true;
+  while (ok && gate.hold(database_, waiter_)) {
+    waiter_->timer.expires_at(deadline);
+    co_await waiter_->timer.async_wait(use_nothrow);
+    ++waiter_->generation;
+    gate.forget(waiter_.get());
+    ok = !shutdown_ && pool::Clock::now() < deadline;
+  }
+  waiting_ = false;
+  --entry_->paused_waiting;
+  co_return ok;
+}
+
+metrics::ClientSnapshot Session::describe() const {
+  metrics::ClientSnapshot c;
+  c.user = user_;
+  c.database = database_;
+  c.address = peer_;
+  c.state = waiting_ ? "waiting" : server_ ? "active" : "idle";
+  c.pid = key_pid_;
+  c.connect_time = epoch_seconds(connected_at_);
+  c.request_time = epoch_seconds(request_at_);
+  if (server_ && entry_) {
+    c.server = entry_->node->address + " pid " + std::to_string(server_->backend_pid);
+  }
+  if (baseline_) {
+    if (const std::string* app = wanted("application_name")) c.application_name = *app;
+  }
+  return c;
+}
+
+std::optional<metrics::ServerSnapshot> Session::describe_server() const {
+  if (!server_ || !entry_) return std::nullopt;
+  metrics::ServerSnapshot s;
+  s.user = user_;
+  s.database = database_;
+  s.node = entry_->node->address;
+  s.role = entry_->node->replica ? "replica" : "primary";
+  s.state = "active";
+  s.pid = server_->backend_pid;
+  s.connect_time = wall_seconds(server_->created_at);
+  s.prepared_statements = static_cast<uint32_t>(server_->prepared.size());
+  s.client = peer_;
+  return s;
+}
+
+void Session::kill() {
+  killed_ = true;
+  shutdown_ = true;
+  error_code ec;
+  client_.close(ec);
+}
+
+}  // namespace pgmux::session
