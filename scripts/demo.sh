@@ -205,6 +205,11 @@ print_banner() {
 
     PGPASSWORD=$password psql "host=127.0.0.1 port=$listen_port dbname=demo user=demo"
 
+  Its admin console (SHOW POOLS, SHOW STATS, PAUSE, ...) and its Prometheus metrics:
+
+    PGPASSWORD=$password psql "host=127.0.0.1 port=$listen_port dbname=pgmux user=demo" -c "SHOW POOLS"
+    curl -s http://127.0.0.1:9127/metrics
+
   Logs: $(relative "$demo_dir/pgmux.log") and $(relative "${pgdata%/pgdata}/postgres.log")
   Press Ctrl-C to stop pgmux and PostgreSQL.
 
