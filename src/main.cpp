@@ -1,4 +1,5 @@
 // pgmux entry point: command line, configuration loading and checking, logging setup.
+#include <csignal>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(config->log_level));
 
+  std::signal(SIGHUP, SIG_IGN);  // until the server's signal handlers are installed
   pgmux::server::Server server(config, path);
   if (auto status = server.start(); !status) {
     spdlog::critical("{}", status.error().message);

@@ -372,6 +372,7 @@ awaitable<void> Server::Impl::shutdown() {
     });
   }
   for (auto& entry : runtime.pools()) entry->pool.wake_all();
+  runtime.pauses().resume("");  // sessions held by PAUSE see the shutdown and end
   asio::steady_timer timer(control);
   auto wait_for_clients = [&](std::chrono::steady_clock::time_point until) -> awaitable<void> {
     while (runtime.clients.load() > 0 && std::chrono::steady_clock::now() < until) {

@@ -179,6 +179,7 @@ void Session::kill() {
   shutdown_ = true;
   error_code ec;
   client_.close(ec);
+  if (waiter_) waiter_->timer.cancel();  // waiting for a server or a RESUME: stop now
 }
 
 }  // namespace pgmux::session

@@ -130,11 +130,13 @@ awaitable<void> Session::serve() {
 awaitable<Session::Next> Session::serve_request(bool read_only) {
   request_at_ = std::chrono::system_clock::now();
   if (!co_await wait_while_paused()) {
-    co_await reject_request(error_fields(
-        shutdown_ ? "FATAL" : "ERROR", shutdown_ ? sqlstate::kAdminShutdown : sqlstate::kQueryCanceled,
-        shutdown_ ? "terminating connection due to administrator command"
-                  : "canceling statement due to query_wait_timeout: database \"" + database_ +
-                        "\" is paused"));
+    protocol::ErrorFields refusal =
+        shutdown_ ? error_fields("FATAL", sqlstate::kAdminShutdown,
+                                 "terminating connection due to administrator command")
+                  : error_fields("ERROR", sqlstate::kQueryCanceled,
+                                 "canceling statement due to query_wait_timeout: database \"" +
+                                     database_ + "\" is paused");
+    co_await reject_request(refusal);
     co_return shutdown_ ? Next::kEnd : Next::kContinue;
   }
   for (bool retried = false;;) {
