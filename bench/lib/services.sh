@@ -174,6 +174,7 @@ max_client_connections: $MAX_CLIENTS
 pool_mode: transaction
 pool_size: $POOL_SIZE
 min_pool_size: 0
+metrics: { listen: "127.0.0.1:$PGMUX_METRICS_PORT" }  # on, as in production
 users:
   $BENCH_USER:
     auth: scram-sha-256
@@ -190,6 +191,8 @@ YAML
 # Starts pgmux on a free port; readiness is the port accepting connections.
 start_pgmux() {
   [[ -n $PGMUX_PORT ]] || PGMUX_PORT=$(free_port "$PG_PORT" "$BOUNCER_PORT")
+  [[ -n ${PGMUX_METRICS_PORT:-} ]] ||
+    PGMUX_METRICS_PORT=$(free_port "$PG_PORT" "$BOUNCER_PORT" "$PGMUX_PORT")
   write_pgmux_config
   BENCH_PASSWORD=$BENCH_PASSWORD "$PGMUX_BIN" --check -c "$WORK/pgmux.yaml" >/dev/null ||
     die "pgmux rejected $WORK/pgmux.yaml"
