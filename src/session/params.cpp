@@ -135,9 +135,9 @@ std::string build_sync_sql(const Params& baseline, const Params& changes, const 
   // as search_path 'a, b' stays a list (SET x TO 'a, b' would make it one quoted name).
   std::string sets;
   auto want = [&](const std::string& name, const std::string& value) {
-    if (is_read_only_param(name) || !is_valid_param_name(name)) return;
     auto it = server.find(name);
-    if (it != server.end() && it->second == value) return;
+    if (it != server.end() && it->second == value) return;  // the common case: nothing to do
+    if (is_read_only_param(name) || !is_valid_param_name(name)) return;
     sets += sets.empty() ? "SELECT " : ", ";
     sets += "set_config(" + quote_literal(name) + ", " + quote_literal(value) + ", false)";
     changed.push_back(name);
