@@ -62,8 +62,8 @@ void Session::note_ready(char status) {
   shard_->query_duration.observe(took);
   auto threshold = config_->slow_query_threshold;
   if (threshold.count() > 0 && took >= threshold) log_slow_query(took);
-  statement_text_.clear();
-  statement_name_.clear();
+  request().statement_text.clear();
+  request().statement_name.clear();
   query_at_ = outstanding_ > 0 ? now : pool::Clock::time_point{};
   if (status == 'I') {
     auto xact = now - xact_at_;
@@ -89,30 +89,33 @@ void Session::note_error(std::string_view body) {
 
 void Session::note_statement(char type, std::string_view body) {
   if (config_->slow_query_threshold.count() <= 0) return;
-  if (!statement_text_.empty() || !statement_name_.empty()) return;
+  auto& text = request().statement_text;
+  auto& name = request().statement_name;
+  if (!text.empty() || !name.empty()) return;
   if (type == protocol::msg::kQuery) {
-    statement_text_.assign(cstring_at(body.substr(0, kStatementMax)));
+    text.assign(cstring_at(body.substr(0, kStatementMax)));
   } else if (type == protocol::msg::kParse) {
     std::string_view rest = body.substr(std::min(body.size(), cstring_at(body).size() + 1));
-    statement_text_.assign(cstring_at(rest.substr(0, kStatementMax)));
+    text.assign(cstring_at(rest.substr(0, kStatementMax)));
   } else if (type == protocol::msg::kBind) {
     std::string_view rest = body.substr(std::min(body.size(), cstring_at(body).size() + 1));
-    statement_name_.assign(cstring_at(rest.substr(0, 256)));
-    if (statement_name_.empty()) statement_name_ = "(unnamed)";
+    name.assign(cstring_at(rest.substr(0, 256)));
+    if (name.empty()) name = "(unnamed)";
   }
 }
 
 void Session::log_slow_query(std::chrono::nanoseconds took) {
   runtime_.counters.slow_queries.fetch_add(1, std::memory_order_relaxed);
-  std::string text = statement_text_;
-  if (text.empty() && !statement_name_.empty()) {
-    auto it = statements_.find(statement_name_);
+  const std::string& name = request().statement_name;
+  std::string text = request().statement_text;
+  if (text.empty() && !name.empty()) {
+    auto it = statements_.find(name);
     if (it != statements_.end() && it->second.parse_message.size() > protocol::kHeaderSize) {
       auto parse = protocol::parse_parse_message(
           std::string_view(it->second.parse_message).substr(protocol::kHeaderSize));
       if (parse) text = std::string(parse->query);
     }
-    if (text.empty()) text = "(prepared statement \"" + statement_name_ + "\")";
+    if (text.empty()) text = "(prepared statement \"" + name + "\")";
   }
   if (text.empty()) text = "(statement text not captured)";
   text = config_->log_query_literals ? sql::truncate_utf8(text, kStatementMax)
@@ -129,11 +132,15 @@ awaitable<bool> Session::wait_while_paused() {
   ++entry_->paused_waiting;
   waiting_ = true;
   bool ok = true;
-  while (ok && gate.hold(database_, waiter_)) {
-    waiter_->timer.expires_at(deadline);
-    co_await waiter_->timer.async_wait(use_nothrow);
-    ++waiter_->generation;
-    gate.forget(waiter_.get());
+  SessionWaiter& waiter = this->waiter();
+  auto& timer = request_->kick;
+  while (ok && gate.hold(database_, request_->waiter)) {
+    timer.expires_at(deadline);
+    waiter.timer = &timer;
+    co_await timer.async_wait(use_nothrow);
+    waiter.timer = nullptr;
+    ++waiter.generation;
+    gate.forget(&waiter);
     ok = !shutdown_ && pool::Clock::now() < deadline;
   }
   waiting_ = false;
@@ -179,7 +186,8 @@ void Session::kill() {
   shutdown_ = true;
   error_code ec;
   client_.close(ec);
-  if (waiter_) waiter_->timer.cancel();  // waiting for a server or a RESUME: stop now
+  // Waiting for a server or a RESUME: stop now.
+  if (request_ && request_->waiter && request_->waiter->timer) request_->kick.cancel();
 }
 
 }  // namespace pgmux::session

@@ -26,6 +26,22 @@ std::string auth_failed(const std::string& user) {
 
 }  // namespace
 
+awaitable<bool> Session::start() {
+  auto ok = co_await with_timeout(login(), config_->client_login_timeout);
+  if (!ok) {
+    co_await send_fatal(sqlstate::kQueryCanceled, "canceling authentication due to timeout");
+    spdlog::warn("client {}: login timed out", peer_);
+    runtime_.counters.reject(metrics::Reject::kLoginTimeout);
+    co_return false;
+  }
+  if (!*ok) co_return false;
+  if (admin_) {
+    co_await serve_admin();
+    co_return false;
+  }
+  co_return true;
+}
+
 awaitable<bool> Session::login() {
   protocol::StartupPacket packet;
   if (!co_await read_startup(packet)) co_return false;
@@ -33,7 +49,8 @@ awaitable<bool> Session::login() {
     co_await handle_cancel_request(packet);
     co_return false;
   }
-  if (!co_await take_startup_params(packet)) co_return false;
+  backend::ParamMap gucs;  // settings from the startup packet
+  if (!co_await take_startup_params(packet, gucs)) co_return false;
   if (runtime_.clients.load() > config_->max_client_connections) {
     runtime_.counters.reject(metrics::Reject::kTooManyClients);
     co_await send_fatal(sqlstate::kTooManyConnections, "sorry, too many clients already");
@@ -43,7 +60,7 @@ awaitable<bool> Session::login() {
   }
   const config::UserConfig* user = config_->find_user(user_);
   if (!co_await authenticate(user, user_)) co_return false;
-  co_return co_await finish_login();
+  co_return co_await finish_login(gucs);
 }
 
 // Reads packets until a StartupMessage or CancelRequest; answers SSLRequest and
@@ -58,7 +75,7 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
     }
     if (header.status == protocol::FrameStatus::kNeedMore) {
       auto [ec, n] = co_await client_.async_read_some(
-          asio::buffer(cin_.write_area(512), cin_.writable()), use_nothrow);
+          asio::buffer(cin_.write_area(), cin_.writable()), use_nothrow);
       cin_.commit(n);
       if (ec) co_return false;
       continue;
@@ -98,7 +115,8 @@ awaitable<void> Session::handle_cancel_request(const protocol::StartupPacket& pa
   co_await backend::send_cancel(peer, pid, secret, config_->server_connect_timeout);
 }
 
-awaitable<bool> Session::take_startup_params(const protocol::StartupPacket& packet) {
+awaitable<bool> Session::take_startup_params(const protocol::StartupPacket& packet,
+                                             backend::ParamMap& gucs) {
   std::vector<std::string> unrecognized;
   std::vector<std::pair<std::string, std::string>> settings;
   for (const auto& [name, value] : packet.params) {
@@ -146,7 +164,7 @@ awaitable<bool> Session::take_startup_params(const protocol::StartupPacket& pack
       co_await send_fatal("42704", "unrecognized configuration parameter \"" + name + "\"");
       co_return false;
     }
-    startup_gucs_[name] = value;  // canonicalized once the server's names are known
+    gucs[name] = value;  // canonicalized once the server's names are known
   }
   if (packet.minor > 0 || !unrecognized.empty()) {
     out_.clear();
@@ -174,13 +192,8 @@ awaitable<bool> Session::authenticate(const config::UserConfig* user,
 // Reads one 'p' message (password, SASL initial response or SASL response) and
 // returns its body; false (after a FATAL when the client broke the protocol) on failure.
 awaitable<std::optional<std::string_view>> Session::read_password_message() {
-  auto header = co_await backend::read_message(client_, cin_, kMaxAuthMessage);
-  if (!header) {
-    if (header.error().code == sqlstate::kProtocolViolation) {
-      co_await send_fatal(sqlstate::kProtocolViolation, header.error().message);
-    }
-    co_return std::nullopt;
-  }
+  auto header = co_await read_login_message(kMaxAuthMessage);
+  if (!header) co_return std::nullopt;
   if (header->type != protocol::msg::kPassword) {
     co_await send_fatal(sqlstate::kProtocolViolation,
                         std::string("expected password response, got message type ") +
@@ -188,6 +201,22 @@ awaitable<std::optional<std::string_view>> Session::read_password_message() {
     co_return std::nullopt;
   }
   co_return cin_.readable().substr(protocol::kHeaderSize, header->length - 4);
+}
+
+awaitable<std::optional<protocol::Header>> Session::read_login_message(uint32_t max_length) {
+  for (;;) {
+    auto header = protocol::frame_message(cin_.readable(), max_length);
+    if (header.status == protocol::FrameStatus::kFrame) co_return header;
+    if (header.status == protocol::FrameStatus::kError) {
+      co_await send_fatal(sqlstate::kProtocolViolation, header.error);
+      co_return std::nullopt;
+    }
+    size_t want = header.length ? header.wire_size() - cin_.size() : protocol::kHeaderSize;
+    auto [ec, n] = co_await client_.async_read_some(
+        asio::buffer(cin_.write_area(want), cin_.writable()), use_nothrow);
+    cin_.commit(n);
+    if (ec) co_return std::nullopt;
+  }
 }
 
 awaitable<bool> Session::authenticate_scram(const config::UserConfig* user,
@@ -256,8 +285,8 @@ awaitable<bool> Session::authenticate_md5(const config::UserConfig& user) {
   co_return true;
 }
 
-bool Session::needs_login_sync() const {
-  for (const auto& [name, value] : startup_gucs_) {
+bool Session::needs_login_sync(const backend::ParamMap& gucs) const {
+  for (const auto& [name, value] : gucs) {
     if (name == "application_name") continue;
     auto it = baseline_->find(name);
     if (it == baseline_->end() || it->second != value) return true;
@@ -267,7 +296,7 @@ bool Session::needs_login_sync() const {
 
 // After authentication: database lookup, the pool's parameters, validation of the
 // client's settings, then AuthenticationOk .. ReadyForQuery.
-awaitable<bool> Session::finish_login() {
+awaitable<bool> Session::finish_login(backend::ParamMap& gucs) {
   if (database_ == config_->admin.database) co_return co_await finish_admin_login();
   const config::DatabaseConfig* db = config_->find_database(database_);
   const config::UserConfig* user = config_->find_user(user_);
@@ -290,11 +319,11 @@ awaitable<bool> Session::finish_login() {
     release_server();
   }
   baseline_ = entry_->pool.server_params();
-  backend::ParamMap gucs;
-  for (auto& [name, value] : startup_gucs_) gucs[canonical_param_name(name, *baseline_)] = value;
-  startup_gucs_ = std::move(gucs);
-  for (auto& [name, value] : startup_gucs_) set_wanted(name, value);
-  if (needs_login_sync()) {
+  backend::ParamMap canonical;
+  for (auto& [name, value] : gucs) canonical[canonical_param_name(name, *baseline_)] = value;
+  gucs = std::move(canonical);
+  for (auto& [name, value] : gucs) set_wanted(name, value);
+  if (needs_login_sync(gucs)) {
     auto error = co_await acquire_server();
     if (!error) error = co_await sync_params();
     if (error) {
@@ -314,8 +343,7 @@ awaitable<bool> Session::finish_login() {
   protocol::write_backend_key_data(out_, key_pid_, key_secret_);
   protocol::write_ready_for_query(out_, 'I');
   if (!co_await write_client(out_)) co_return false;
-  out_ = std::string();  // the login replies were the largest: give the memory back
-  startup_gucs_ = {};    // only needed to validate the login
+  std::string().swap(out_);  // the login replies were the largest: give the memory back
   spdlog::info("client {} logged in: user \"{}\" database \"{}\"", peer_, user_, database_);
   co_return true;
 }

@@ -19,6 +19,9 @@ constexpr std::chrono::seconds kInternalQueryTimeout{10};
 constexpr std::chrono::seconds kDrainTimeout{5};
 constexpr size_t kMaxRetryCopy = 1 << 20;
 constexpr std::chrono::milliseconds kIdleCheckAfter{500};  // a larger read is not retried on another node
+// For the idle read: co_await of a deferred operation keeps its state in the caller's
+// frame instead of a coroutine frame of its own.
+constexpr auto kDeferredNothrow = asio::as_tuple(asio::deferred);
 
 protocol::ErrorFields error_fields(std::string_view severity, std::string_view code,
                                    std::string message) {
@@ -36,12 +39,11 @@ Session::Session(tcp::socket socket, Worker& worker)
       worker_(worker),
       runtime_(worker.runtime),
       config_(worker.runtime.config()),
-      kick_(client_.get_executor()),
       connected_at_(std::chrono::system_clock::now()) {
   error_code ec;
   auto ep = client_.remote_endpoint(ec);
   peer_ = ec ? "unknown" : ep.address().to_string() + ":" + std::to_string(ep.port());
-  waiter_ = std::make_shared<SessionWaiter>(client_.get_executor());
+  cin_.use_small_storage(cin_storage_.data(), cin_storage_.size());
   worker_.sessions.insert(this);
   ++runtime_.clients;
   runtime_.counters.accepted.fetch_add(1, std::memory_order_relaxed);
@@ -56,12 +58,7 @@ Session::~Session() {
 }
 
 awaitable<void> run_session(tcp::socket socket, Worker& worker) {
-  Session session(std::move(socket), worker);
-  try {
-    co_await session.run();
-  } catch (const std::exception& e) {
-    spdlog::error("session ended by an internal error: {}", e.what());
-  }
+  return Session::run(std::make_unique<tcp::socket>(std::move(socket)), worker);
 }
 
 void request_shutdown(Worker& worker) {
@@ -70,23 +67,6 @@ void request_shutdown(Worker& worker) {
 
 void force_close(Worker& worker) {
   for (Session* s : worker.sessions) s->force_close();
-}
-
-awaitable<void> Session::run() {
-  auto ok = co_await with_timeout(login(), config_->client_login_timeout);
-  if (!ok) {
-    co_await send_fatal(sqlstate::kQueryCanceled, "canceling authentication due to timeout");
-    spdlog::warn("client {}: login timed out", peer_);
-    runtime_.counters.reject(metrics::Reject::kLoginTimeout);
-    co_return;
-  }
-  if (!*ok) co_return;
-  if (admin_) {
-    co_await serve_admin();
-    co_return;
-  }
-  co_await serve();
-  spdlog::info("client {} disconnected: user \"{}\" database \"{}\"", peer_, user_, database_);
 }
 
 void Session::request_shutdown() {
@@ -104,24 +84,76 @@ void Session::force_close() {
   client_.close(ec);
 }
 
-awaitable<void> Session::serve() {
-  for (;;) {
-    if (!co_await read_client_message_header()) co_return;
-    if (!server_ && (answer_route_setting() || (rename_ && answer_locally()))) {
-      if (!co_await write_client(out_)) co_return;
-      continue;
-    }
-    bool read_only = false;
-    if (!group_->replicas.empty()) {
-      auto decided = request_is_read_only();
-      if (!decided) {  // a statement that decides the route is still arriving
-        if (!co_await read_client_more()) co_return;
+awaitable<void> Session::run(std::unique_ptr<tcp::socket> socket, Worker& worker) {
+  Session s(std::move(*socket), worker);
+  socket.reset();
+  try {
+    if (!co_await s.start()) co_return;
+    for (;;) {
+      auto step = s.client_step();
+      if (step == ClientStep::kRead) {  // the read is deferred: its state stays in this frame
+        if (!s.end_idle_read(
+                co_await s.client_.async_read_some(s.begin_idle_read(), kDeferredNothrow))) {
+          break;
+        }
         continue;
       }
-      read_only = *decided;
+      if (step == ClientStep::kAnswer || step == ClientStep::kFatal) {
+        if (!co_await s.write_client(s.out_) || step == ClientStep::kFatal) break;
+        continue;
+      }
+      if (step == ClientStep::kEnd) break;
+      std::optional<bool> read_only = false;
+      if (!s.group_->replicas.empty()) read_only = s.request_is_read_only();
+      if (!read_only) {  // a statement that decides the route is still arriving
+        if (!co_await s.read_client_more()) break;
+        continue;
+      }
+      if (co_await s.serve_request(*read_only) == Next::kEnd) break;
     }
-    if (co_await serve_request(read_only) == Next::kEnd) co_return;
+    spdlog::info("client {} disconnected: user \"{}\" database \"{}\"", s.peer_, s.user_,
+                 s.database_);
+  } catch (const std::exception& e) {
+    spdlog::error("session ended by an internal error: {}", e.what());
   }
+}
+
+Session::ClientStep Session::client_step() {
+  auto header = protocol::parse_header(cin_.readable(), config_->max_message_size);
+  if (header.status == protocol::FrameStatus::kFrame) {
+    if (header.type == protocol::msg::kTerminate) return ClientStep::kEnd;
+    if (!server_ && (answer_route_setting() || (rename_ && answer_locally()))) {
+      return ClientStep::kAnswer;
+    }
+    return ClientStep::kRequest;
+  }
+  if (header.status == protocol::FrameStatus::kError) {
+    put_fatal(sqlstate::kProtocolViolation, std::move(header.error));
+    return ClientStep::kFatal;
+  }
+  if (shutdown_) {
+    put_fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command");
+    return ClientStep::kFatal;
+  }
+  return ClientStep::kRead;
+}
+
+// With nothing buffered the session gives back its buffer block and request state (an
+// idle client holds neither) and the read lands in cin_'s small storage.
+asio::mutable_buffer Session::begin_idle_read() {
+  idle_ = true;
+  if (cin_.empty()) {
+    cin_.release();
+    if (!server_) release_request();
+  }
+  return asio::buffer(cin_.write_area(), cin_.writable());
+}
+
+bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
+  auto [ec, n] = result;
+  idle_ = false;
+  cin_.commit(n);
+  return !ec || (ec == asio::error::operation_aborted && shutdown_);
 }
 
 // One request: a server for it, the attached phase, and giving the server back. A
@@ -163,7 +195,7 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
     NodeState& node = *entry_->node;
     ++node.in_flight;
     retry_capture_ = node.replica && !retried;
-    retry_input_.clear();
+    request().retry_input.clear();
     PumpEnd end = co_await attached();
     --node.in_flight;
     if (end == PumpEnd::kServerGone && node.replica) {
@@ -174,16 +206,17 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
         shard_->retries.add();
         forget_replies();
         drop_server();
-        retry_input_.append(cin_.readable());
+        auto& retry_input = request().retry_input;
+        retry_input.append(cin_.readable());
         cin_.clear();
-        cin_.append(retry_input_);
+        cin_.append(retry_input);
         c_remaining_ = c_skip_ = 0;
         retried = true;
         continue;
       }
     }
-    if (pending_fatal_) {
-      co_await send_fatal(pending_fatal_->sqlstate, pending_fatal_->message);
+    if (auto& fatal = request().pending_fatal) {
+      co_await send_fatal(fatal->sqlstate, fatal->message);
     }
     if (end == PumpEnd::kReleased) {
       if (params_dirty_) co_await read_back_settings();
@@ -213,52 +246,21 @@ awaitable<bool> Session::read_client_more() {
   co_return !ec;
 }
 
-// Idle: waits until the client's next message header is buffered. False when the
-// session should end (EOF, Terminate, shutdown, malformed input).
-awaitable<bool> Session::read_client_message_header() {
-  for (;;) {
-    auto header = protocol::parse_header(cin_.readable(), config_->max_message_size);
-    if (header.status == protocol::FrameStatus::kFrame) {
-      co_return header.type != protocol::msg::kTerminate;
-    }
-    if (header.status == protocol::FrameStatus::kError) {
-      co_await send_fatal(sqlstate::kProtocolViolation, header.error);
-      co_return false;
-    }
-    if (shutdown_) {
-      co_await send_fatal(sqlstate::kAdminShutdown,
-                          "terminating connection due to administrator command");
-      co_return false;
-    }
-    idle_ = true;
-    size_t n = 0;
-    error_code ec;
-    if (cin_.empty()) {
-      // Waiting with nothing buffered: read into a small array of the session's own,
-      // so an idle client holds no buffer block.
-      cin_.release();
-      std::tie(ec, n) = co_await client_.async_read_some(asio::buffer(idle_buf_), use_nothrow);
-      cin_.append({idle_buf_.data(), n});
-    } else {
-      std::tie(ec, n) = co_await client_.async_read_some(
-          asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
-      cin_.commit(n);
-    }
-    idle_ = false;
-    if (ec && !(ec == asio::error::operation_aborted && shutdown_)) co_return false;
-  }
-}
-
 awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
   auto& pool = entry_->pool;
+  SessionWaiter& waiter = this->waiter();
+  const auto& queued = request_->waiter;
+  auto& timer = request_->kick;
   for (;;) {
-    auto got = pool.checkout(worker_.id, waiter_, pool::Clock::now());
+    auto got = pool.checkout(worker_.id, queued, pool::Clock::now());
     if (got.kind == pool::Checkout::Kind::kWait) {
       // wake() posts to this thread, so it cannot run before the wait below starts.
-      waiter_->timer.expires_after(config_->query_wait_timeout);
-      co_await waiter_->timer.async_wait(use_nothrow);
-      got = pool.finish_wait(waiter_, pool::Clock::now());
-      ++waiter_->generation;
+      timer.expires_after(config_->query_wait_timeout);
+      waiter.timer = &timer;
+      co_await timer.async_wait(use_nothrow);
+      waiter.timer = nullptr;
+      got = pool.finish_wait(queued, pool::Clock::now());
+      ++waiter.generation;
     }
     switch (got.kind) {
       case pool::Checkout::Kind::kServer:
@@ -340,7 +342,7 @@ awaitable<PumpEnd> Session::attached() {
   sent_epoch_ = 0;
   recv_epoch_ = 0;
   replies_.clear();
-  pending_fatal_.reset();
+  request().pending_fatal.reset();
   if (cancel_target_) {
     cancel_target_->set(server_->peer, server_->backend_pid, server_->backend_secret);
   }
@@ -361,8 +363,9 @@ awaitable<PumpEnd> Session::client_to_server() {
         if (ec) co_return PumpEnd::kServerGone;
       }
       if (retry_capture_) {
-        if (retry_input_.size() + n <= kMaxRetryCopy) {
-          retry_input_.append(cin_.readable().substr(0, n));
+        auto& retry_input = request().retry_input;
+        if (retry_input.size() + n <= kMaxRetryCopy) {
+          retry_input.append(cin_.readable().substr(0, n));
         } else {
           retry_capture_ = false;
         }
@@ -370,7 +373,8 @@ awaitable<PumpEnd> Session::client_to_server() {
       cin_.consume(n);
       if (terminate) co_return PumpEnd::kClientTerminated;
       if (!error.empty()) {
-        pending_fatal_ = error_fields("FATAL", sqlstate::kProtocolViolation, std::move(error));
+        request().pending_fatal =
+            error_fields("FATAL", sqlstate::kProtocolViolation, std::move(error));
         co_return PumpEnd::kClientError;
       }
     }
@@ -381,9 +385,9 @@ awaitable<PumpEnd> Session::client_to_server() {
       // once something has come back (or COPY asks for data), which in the plain
       // request/answer case is never: the server is released first, and no read (and
       // no speculative recv that finds nothing) is spent.
-      kick_.expires_at(asio::steady_timer::time_point::max());
+      request().kick.expires_at(asio::steady_timer::time_point::max());
       waiting_for_answer_ = true;
-      co_await kick_.async_wait(use_nothrow);
+      co_await request().kick.async_wait(use_nothrow);
       waiting_for_answer_ = false;
       if (releasing_ || !answered_) co_return PumpEnd::kInterrupted;
     }
@@ -410,12 +414,13 @@ awaitable<std::tuple<error_code, size_t>> Session::write_segments() {
         server_->socket(), asio::buffer(base + segments_[0].offset, segments_[0].length),
         use_nothrow);
   }
-  gather_.clear();
+  auto& gather = request().gather;
+  gather.clear();
   for (const auto& seg : segments_) {
     const char* from = seg.scratch ? scratch_.data() : base;
-    gather_.emplace_back(from + seg.offset, seg.length);
+    gather.emplace_back(from + seg.offset, seg.length);
   }
-  co_return co_await asio::async_write(server_->socket(), gather_, use_nothrow);
+  co_return co_await asio::async_write(server_->socket(), gather, use_nothrow);
 }
 
 awaitable<PumpEnd> Session::server_to_client() {
@@ -440,7 +445,7 @@ awaitable<PumpEnd> Session::server_to_client() {
       }
       if (!runs_.empty()) {
         answered_ = true;
-        if (waiting_for_answer_) kick_.cancel();  // the client may have more to say now
+        if (waiting_for_answer_) request().kick.cancel();  // the client may have more to say
       }
     }
     auto [ec, n] = co_await server_->socket().async_read_some(
@@ -461,7 +466,7 @@ std::optional<PumpEnd> Session::transaction_end() {
       return std::nullopt;
     case config::PoolMode::kStatement:
       if (server_->txn_status != 'I') {
-        pending_fatal_ = error_fields("FATAL", sqlstate::kFeatureNotSupported,
+        request().pending_fatal = error_fields("FATAL", sqlstate::kFeatureNotSupported,
                                       "transaction blocks are not allowed in statement pooling "
                                       "mode");
         return PumpEnd::kClientError;
@@ -483,9 +488,10 @@ awaitable<std::tuple<error_code, size_t>> Session::write_runs(const char* base) 
                                                                runs_[0].second),
                                          use_nothrow);
   }
-  gather_out_.clear();
-  for (const auto& [offset, length] : runs_) gather_out_.emplace_back(base + offset, length);
-  co_return co_await asio::async_write(client_, gather_out_, use_nothrow);
+  auto& gather_out = request().gather_out;
+  gather_out.clear();
+  for (const auto& [offset, length] : runs_) gather_out.emplace_back(base + offset, length);
+  co_return co_await asio::async_write(client_, gather_out, use_nothrow);
 }
 
 bool Session::server_clean() const {
@@ -609,9 +615,13 @@ awaitable<bool> Session::write_client(std::string_view data) {
 }
 
 awaitable<void> Session::send_fatal(std::string_view code, std::string message) {
+  put_fatal(code, std::move(message));
+  co_await write_client(out_);
+}
+
+void Session::put_fatal(std::string_view code, std::string message) {
   out_.clear();
   protocol::write_error_response(out_, error_fields("FATAL", code, std::move(message)));
-  co_await write_client(out_);
 }
 
 }  // namespace pgmux::session

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -31,23 +33,58 @@ enum class PumpEnd {
   kInterrupted,       // shutdown asked the session to stop while it was clean
 };
 
-// Wakes a session waiting for a server: posts a timer cancel to the session's thread.
-// The generation check keeps a late wake from ending a later wait.
+// Wakes a session waiting for a server (or a RESUME): posts a cancel of the timer the
+// session waits on to the session's thread. The generation check keeps a late wake from
+// ending a later wait. `timer` is set only during a wait, and only on that thread.
 class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<SessionWaiter> {
  public:
-  explicit SessionWaiter(const asio::any_io_executor& ex) : timer(ex) {}
+  explicit SessionWaiter(asio::any_io_executor ex) : executor(std::move(ex)) {}
   void wake() override {
     uint64_t g = generation.load();
-    asio::post(timer.get_executor(), [self = shared_from_this(), g] {
-      if (self->generation.load() == g) self->timer.cancel();
+    asio::post(executor, [self = shared_from_this(), g] {
+      if (self->generation.load() == g && self->timer) self->timer->cancel();
     });
   }
-  asio::steady_timer timer;
+  const asio::any_io_executor executor;
+  asio::steady_timer* timer = nullptr;
   std::atomic<uint64_t> generation{0};
 };
 
+// What a session needs only while it serves a request (waiting for a server, attached,
+// giving the server back). Taken from a per-thread free list when a request starts and
+// given back when the session goes idle: an idle client holds none, and a request
+// allocates nothing. Only the session's worker thread touches it.
+struct RequestState {
+  explicit RequestState(const asio::any_io_executor& ex) : kick(ex) {}
+  ~RequestState() {
+    if (waiter) waiter->timer = nullptr;  // a session ended while waiting (shutdown)
+  }
+  // Empties it for the next request, keeping small capacities.
+  void clear() {
+    pending_fatal.reset();
+    retry_input.clear();
+    if (retry_input.capacity() > kMaxKeptRetryCapacity) std::string().swap(retry_input);
+    gather.clear();
+    gather_out.clear();
+    statement_text.clear();
+    statement_name.clear();
+  }
+  static constexpr size_t kMaxKeptRetryCapacity = 1 << 16;
+
+  // Wakes client_to_server when an answer went out; also what a wait for a server (or a
+  // RESUME) sleeps on.
+  asio::steady_timer kick;
+  std::shared_ptr<SessionWaiter> waiter;               // made on the first wait
+  std::optional<protocol::ErrorFields> pending_fatal;  // sent once the attached phase ends
+  std::string retry_input;  // client bytes sent to a replica, while none came back
+  std::vector<asio::const_buffer> gather;      // client -> server pieces
+  std::vector<asio::const_buffer> gather_out;  // server -> client pieces
+  std::string statement_text;  // slow-query log: first statement of the running request
+  std::string statement_name;  // ... or the client's prepared statement it executes
+};
+
 // The client's `pgmux.route` setting.
-enum class RouteOverride { kAuto, kPrimary, kReplica };
+enum class RouteOverride : uint8_t { kAuto, kPrimary, kReplica };
 std::optional<RouteOverride> route_override_from(std::string_view value);
 
 class Session {
@@ -57,7 +94,11 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  awaitable<void> run();
+  // Serves one client connection until it ends (run_session). The Session lives in this
+  // coroutine's frame, and so does the wait for the client's next request: an idle
+  // client holds this one frame and no other. (`socket` comes through the heap: a
+  // socket parameter would stay in the frame, moved-from, for the session's life.)
+  static awaitable<void> run(std::unique_ptr<tcp::socket> socket, Worker& worker);
   void request_shutdown();
   void force_close();
 
@@ -71,6 +112,8 @@ class Session {
 
  private:
   // ---- login (login.cpp) ----
+  // Login, or the admin console for its clients; true when requests are served next.
+  awaitable<bool> start();
   awaitable<bool> login();
   awaitable<bool> read_startup(protocol::StartupPacket& packet);
   awaitable<void> handle_cancel_request(const protocol::StartupPacket& packet);
@@ -78,14 +121,31 @@ class Session {
   awaitable<bool> authenticate_scram(const config::UserConfig* user, const std::string& user_name);
   awaitable<bool> authenticate_md5(const config::UserConfig& user);
   awaitable<std::optional<std::string_view>> read_password_message();
-  awaitable<bool> finish_login();
+  // Reads until cin_ holds one whole message; nullopt after a FATAL (malformed message)
+  // or when the client left. It asks cin_ for no more room than the message needs.
+  awaitable<std::optional<protocol::Header>> read_login_message(uint32_t max_length);
+  // `gucs`: the settings from the startup packet (login() holds them); given the
+  // server's spelling of their names here.
+  awaitable<bool> finish_login(backend::ParamMap& gucs);
   // Takes user, database and GUCs from the startup packet; false after a FATAL.
-  awaitable<bool> take_startup_params(const protocol::StartupPacket& packet);
-  bool needs_login_sync() const;
+  awaitable<bool> take_startup_params(const protocol::StartupPacket& packet,
+                                      backend::ParamMap& gucs);
+  bool needs_login_sync(const backend::ParamMap& gucs) const;
 
   // ---- serving (session.cpp) ----
-  awaitable<void> serve();
-  awaitable<bool> read_client_message_header();
+  // What the buffered client bytes call for next. kAnswer and kFatal: out_ holds what
+  // to send (an answer pgmux gives itself, a FATAL error).
+  enum class ClientStep { kRequest, kAnswer, kRead, kEnd, kFatal };
+  ClientStep client_step();
+  // A read while waiting for the client: where it lands, then taking in what it read
+  // (false when the session should end).
+  asio::mutable_buffer begin_idle_read();
+  bool end_idle_read(std::tuple<error_code, size_t> result);
+  // The request state, taken from the thread's free list if the session holds none.
+  RequestState& request() { return request_ ? *request_ : take_request(); }
+  RequestState& take_request();
+  void release_request();
+  SessionWaiter& waiter();
   // Gets a server for this client (idle, new, or after waiting). The error, if any,
   // is worded for the client.
   awaitable<std::optional<protocol::ErrorFields>> acquire_server();
@@ -180,6 +240,8 @@ class Session {
   // ---- helpers ----
   awaitable<bool> write_client(std::string_view data);
   awaitable<void> send_fatal(std::string_view sqlstate, std::string message);
+  // Puts a FATAL ErrorResponse in out_ (in place of what it held).
+  void put_fatal(std::string_view sqlstate, std::string message);
 
   tcp::socket client_;
   Worker& worker_;
@@ -188,27 +250,24 @@ class Session {
   std::string peer_;  // client address for logs
 
   util::Buffer cin_;  // bytes from the client not yet forwarded
-  std::array<char, 256> idle_buf_;  // what an idle client's next read lands in
+  // cin_'s memory while it holds no block: where an idle client's next read and the
+  // login's messages land, so neither takes a buffer block.
+  std::array<char, 256> cin_storage_;
   std::string out_;   // messages pgmux itself writes
 
   std::string user_;
   std::string database_;
   std::shared_ptr<PoolGroup> group_;  // primary and replica pools of (database, user)
   std::shared_ptr<PoolEntry> entry_;  // the pool in use: the primary's or a replica's
-  RouteOverride route_ = RouteOverride::kAuto;
   size_t next_replica_ = 0;
   std::optional<pool::Clock::time_point> last_write_;
   uint64_t client_lsn_ = 0;      // read_your_writes: lsn — WAL position of the last write
-  std::string retry_input_;      // client bytes sent to a replica, while none came back
-  bool retry_capture_ = false;
   // The client's settings that differ from baseline_ (or that baseline_ lacks): what
   // its session should show is baseline_ overridden by these.
   backend::ParamMap changes_;
-  backend::ParamMap startup_gucs_;  // settings from the startup packet (canonical names)
   // A fresh server's ParameterStatus values (shared by the pool's sessions).
   std::shared_ptr<const pool::Pool::Params> baseline_;
-  std::shared_ptr<class SessionWaiter> waiter_;
-  std::optional<protocol::ErrorFields> pending_fatal_;  // sent once the attached phase ends
+  std::unique_ptr<RequestState> request_;  // while serving a request
   std::shared_ptr<CancelTarget> cancel_target_;
   uint32_t key_pid_ = 0;
   uint32_t key_secret_ = 0;
@@ -238,9 +297,6 @@ class Session {
   util::Fifo<PendingReply> replies_;
   uint64_t sent_epoch_ = 0;
   uint64_t recv_epoch_ = 0;
-  bool rename_ = false;        // transaction/statement mode with max_prepared_statements > 0
-  bool pooled_ = false;        // transaction or statement mode
-  bool params_dirty_ = false;  // the client ran SET/RESET/DISCARD in this transaction
 
   // Output assembly: what to send to the server (pieces of cin_ and of scratch_), and
   // which runs of the server's buffer go to the client.
@@ -251,27 +307,13 @@ class Session {
   };
   std::vector<Segment> segments_;
   std::string scratch_;
-  std::vector<asio::const_buffer> gather_;      // client -> server pieces
-  std::vector<asio::const_buffer> gather_out_;  // server -> client pieces
   std::vector<std::pair<size_t, size_t>> runs_;
   size_t c_skip_ = 0;  // bytes of a replaced client message still to drop
 
   // Attached phase state.
   std::unique_ptr<backend::ServerConnection> server_;
-  int outstanding_ = 0;      // Query/Sync/FunctionCall sent without their ReadyForQuery
-  bool unsynced_ = false;    // extended-protocol messages sent after the last Sync
   size_t c_remaining_ = 0;   // bytes left of the client message being forwarded
   size_t s_remaining_ = 0;   // bytes left of the server message being forwarded
-  bool a_busy_ = false;      // client->server write in progress
-  bool releasing_ = false;   // the attached phase is ending
-  bool answered_ = false;    // the server sent something since the client was last read
-  bool copy_in_ = false;     // COPY FROM STDIN: the server waits for the client's data
-  bool waiting_for_answer_ = false;  // client_to_server waits on kick_
-  asio::steady_timer kick_;  // wakes client_to_server when an answer went out
-  bool shutdown_ = false;
-  bool idle_ = false;        // waiting for the client with no server
-  bool killed_ = false;      // KILL: the server is closed, not given back
-  bool waiting_ = false;     // waiting for a server (or a RESUME)
 
   // Accounting.
   metrics::PoolShard* shard_ = nullptr;  // entry_'s counters for this worker
@@ -279,9 +321,24 @@ class Session {
   pool::Clock::time_point xact_at_{};    // current transaction's first request (epoch: none)
   std::chrono::system_clock::time_point connected_at_;
   std::chrono::system_clock::time_point request_at_{};
-  std::string statement_text_;  // slow-query log: first statement of the running request
-  std::string statement_name_;  // ... or the client's prepared statement it executes
-  std::string application_name_;
+
+  int outstanding_ = 0;      // Query/Sync/FunctionCall sent without their ReadyForQuery
+  // Flags, together to save padding.
+  RouteOverride route_ = RouteOverride::kAuto;
+  bool retry_capture_ = false;  // retry_input holds what was sent (a read on a replica)
+  bool rename_ = false;        // transaction/statement mode with max_prepared_statements > 0
+  bool pooled_ = false;        // transaction or statement mode
+  bool params_dirty_ = false;  // the client ran SET/RESET/DISCARD in this transaction
+  bool unsynced_ = false;    // extended-protocol messages sent after the last Sync
+  bool a_busy_ = false;      // client->server write in progress
+  bool releasing_ = false;   // the attached phase is ending
+  bool answered_ = false;    // the server sent something since the client was last read
+  bool copy_in_ = false;     // COPY FROM STDIN: the server waits for the client's data
+  bool waiting_for_answer_ = false;  // client_to_server waits on the kick timer
+  bool shutdown_ = false;
+  bool idle_ = false;        // waiting for the client with no server
+  bool killed_ = false;      // KILL: the server is closed, not given back
+  bool waiting_ = false;     // waiting for a server (or a RESUME)
   bool admin_ = false;          // a client of the admin console
   bool admin_full_ = false;     // an admin_users member (else SHOW only)
 };

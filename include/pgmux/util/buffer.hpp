@@ -2,8 +2,9 @@
 // write_area(), commit() what arrived, look at readable(), consume() what was handled.
 // Memory is released with release() while a connection is idle; blocks of the default
 // size come from and go back to a small per-thread free list, so taking one per
-// request costs no malloc. A Buffer is not thread-safe (it may move between threads
-// while empty or idle).
+// request costs no malloc. A buffer may also be given small storage of its owner's,
+// used while it holds no block: what fits there takes no block at all. A Buffer is not
+// thread-safe (it may move between threads while empty or idle).
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,9 @@ namespace pgmux::util {
 class Buffer {
  public:
   static constexpr size_t kDefaultCapacity = 16 * 1024;
+  static constexpr size_t kMaxFreeBlocks = 256;  // per thread: 4 MiB at most
 
-  std::string_view readable() const { return {data_.get() + begin_, end_ - begin_}; }
+  std::string_view readable() const { return {data_ + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
 
@@ -26,7 +28,7 @@ class Buffer {
   // growing only when compacting is not enough) and returns the writable area.
   char* write_area(size_t n = 1) {
     reserve_tail(n);
-    return data_.get() + end_;
+    return data_ + end_;
   }
   size_t writable() const { return cap_ - end_; }
   void commit(size_t n) { end_ += n; }
@@ -45,7 +47,19 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
   ~Buffer() { free_block(); }
 
-  // Frees the memory when nothing is buffered (idle connections cost nothing).
+  // Makes `storage` (`size` bytes that outlive the buffer) its memory whenever it holds
+  // no block. Call while the buffer holds nothing.
+  void use_small_storage(char* storage, size_t size) {
+    free_block();
+    small_ = storage;
+    small_cap_ = size;
+    data_ = small_;
+    cap_ = small_cap_;
+    begin_ = end_ = 0;
+  }
+
+  // Gives back the block (to the free list) when nothing is buffered: an idle
+  // connection then holds no memory of the buffer's but its small storage.
   void release() {
     if (empty()) {
       free_block();
@@ -53,53 +67,61 @@ class Buffer {
     }
   }
   size_t capacity() const { return cap_; }
+  // Whether the buffer holds a block (not only its small storage).
+  bool holds_block() const { return data_ != nullptr && data_ != small_; }
+  // Blocks in this thread's free list.
+  static size_t free_blocks_kept() { return free_blocks().size(); }
 
  private:
-  static constexpr size_t kMaxFreeBlocks = 256;  // per thread: 4 MiB at most
-
   static std::vector<std::unique_ptr<char[]>>& free_blocks() {
     thread_local std::vector<std::unique_ptr<char[]>> blocks;
     return blocks;
   }
-  static std::unique_ptr<char[]> take_block(size_t cap) {
+  static char* take_block(size_t cap) {
     auto& blocks = free_blocks();
     if (cap == kDefaultCapacity && !blocks.empty()) {
-      auto block = std::move(blocks.back());
+      char* block = blocks.back().release();
       blocks.pop_back();
       return block;
     }
-    return std::make_unique_for_overwrite<char[]>(cap);
+    return std::make_unique_for_overwrite<char[]>(cap).release();
   }
+  // Back to the small storage (or none); the block goes to the free list or is freed.
   void free_block() {
-    if (data_ && cap_ == kDefaultCapacity && free_blocks().size() < kMaxFreeBlocks) {
-      free_blocks().push_back(std::move(data_));
+    if (holds_block()) {
+      std::unique_ptr<char[]> block(data_);
+      if (cap_ == kDefaultCapacity && free_blocks().size() < kMaxFreeBlocks) {
+        free_blocks().push_back(std::move(block));
+      }
     }
-    data_.reset();
-    cap_ = 0;
+    data_ = small_;
+    cap_ = small_cap_;
   }
 
   void reserve_tail(size_t n) {
     if (cap_ - end_ >= n) return;
     size_t used = end_ - begin_;
     if (begin_ > 0 && cap_ - used >= n) {
-      std::memmove(data_.get(), data_.get() + begin_, used);
+      std::memmove(data_, data_ + begin_, used);
     } else {
-      size_t cap = cap_ ? cap_ : kDefaultCapacity;
+      size_t cap = holds_block() ? cap_ : kDefaultCapacity;
       while (cap - used < n) cap *= 2;
-      auto bigger = take_block(cap);
-      if (used) std::memcpy(bigger.get(), data_.get() + begin_, used);
+      char* bigger = take_block(cap);
+      if (used) std::memcpy(bigger, data_ + begin_, used);
       free_block();
-      data_ = std::move(bigger);
+      data_ = bigger;
       cap_ = cap;
     }
     begin_ = 0;
     end_ = used;
   }
 
-  std::unique_ptr<char[]> data_;
+  char* data_ = nullptr;  // a block of ours, small_, or null
   size_t cap_ = 0;
   size_t begin_ = 0;
   size_t end_ = 0;
+  char* small_ = nullptr;
+  size_t small_cap_ = 0;
 };
 
 }  // namespace pgmux::util

@@ -1,0 +1,44 @@
+// RequestState's per-thread free list: a session takes one when a request starts and
+// gives it back when it goes idle. Runs on the session's worker thread only.
+#include "session_impl.hpp"
+
+namespace pgmux::session {
+namespace {
+
+constexpr size_t kMaxSpareRequests = 256;  // request states kept per thread
+
+std::vector<std::unique_ptr<RequestState>>& spare_requests() {
+  thread_local std::vector<std::unique_ptr<RequestState>> spare;
+  return spare;
+}
+
+}  // namespace
+
+RequestState& Session::take_request() {
+  auto& spare = spare_requests();
+  if (spare.empty()) {
+    request_ = std::make_unique<RequestState>(client_.get_executor());
+  } else {
+    request_ = std::move(spare.back());
+    spare.pop_back();
+  }
+  return *request_;
+}
+
+void Session::release_request() {
+  if (!request_) return;
+  auto& spare = spare_requests();
+  if (spare.size() < kMaxSpareRequests) {
+    request_->clear();
+    spare.push_back(std::move(request_));
+  }
+  request_.reset();
+}
+
+SessionWaiter& Session::waiter() {
+  auto& w = request().waiter;
+  if (!w) w = std::make_shared<SessionWaiter>(client_.get_executor());
+  return *w;
+}
+
+}  // namespace pgmux::session
