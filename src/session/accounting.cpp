@@ -75,16 +75,20 @@ void Session::note_ready(char status) {
 }
 
 void Session::note_error(std::string_view body) {
-  // Fields: a type byte then a cstring, until a zero byte. 'C' is the SQLSTATE.
+  // Fields: a type byte then a cstring, until a zero byte. 'C' is the SQLSTATE; it comes
+  // early, so a message seen only in part usually still has it. Otherwise: "other".
   while (!body.empty() && body[0] != '\0') {
     char type = body[0];
-    std::string_view value = cstring_at(body.substr(1));
+    std::string_view rest = body.substr(1);
+    size_t end = rest.find('\0');
+    if (end == std::string_view::npos) break;  // cut short
     if (type == 'C') {
-      shard_->errors[metrics::error_class_index(value)].add();
+      shard_->errors[metrics::error_class_index(rest.substr(0, end))].add();
       return;
     }
-    body.remove_prefix(std::min(body.size(), value.size() + 2));
+    body.remove_prefix(end + 2);
   }
+  shard_->errors[metrics::error_class_index("")].add();
 }
 
 void Session::note_statement(char type, std::string_view body) {

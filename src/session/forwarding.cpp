@@ -16,6 +16,9 @@ namespace {
 
 constexpr uint32_t kMaxServerMessage = 1u << 30;
 constexpr size_t kQueryPrefix = 512;  // how much of a Query is read to find its keywords
+// ErrorResponses up to this size are held whole to count their SQLSTATE class; larger
+// ones (a huge value quoted in a message) stream through like any message.
+constexpr uint32_t kMaxCountedError = 64 * 1024;
 constexpr std::string_view kClosedName = "pgmux_closed";
 
 // pgmux's name for a statement: the same text and parameter types share one name.
@@ -378,7 +381,8 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
     bool whole = type == protocol::msg::kReadyForQuery ||
                  type == protocol::msg::kParameterStatus ||
                  (pooled_ && type == protocol::msg::kCommandComplete) ||
-                 type == protocol::msg::kErrorResponse;
+                 (type == protocol::msg::kErrorResponse &&
+                  (retry_capture_ || header.length <= kMaxCountedError));
     if (whole && rest.size() < header.wire_size()) break;  // small: wait for all of it
     auto body = rest.substr(protocol::kHeaderSize, whole ? header.length - 4 : 0);
     switch (type) {
@@ -415,7 +419,11 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
         }
         break;
       case protocol::msg::kErrorResponse:
-        note_error(body);
+        // A large one is not held whole: its SQLSTATE is read from what is here.
+        note_error(whole ? body
+                         : rest.substr(protocol::kHeaderSize,
+                                       std::min<size_t>(header.length - 4,
+                                                        rest.size() - protocol::kHeaderSize)));
         if (retry_capture_ && is_fatal(body)) {
           // A replica shutting down says FATAL before closing: nothing has reached the
           // client yet, so this is a lost server (the read can be retried), not an answer.

@@ -341,6 +341,23 @@ TEST_F(MetricsTest, ErrorsCountedBySqlstateClass) {
   EXPECT_EQ(delta(s1, s2, "pgmux_pool_errors_total", with(pool, "class", "42")), 0);
 }
 
+// An ErrorResponse far larger than pgmux holds whole (it quotes a 300 kB value) streams
+// through intact and is still counted under its class, read from the message's start.
+TEST_F(MetricsTest, HugeErrorMessageStreamedAndCounted) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  PgConn c = client();
+  ASSERT_TRUE(c.ok());
+  const Labels pool = pool_labels();
+  std::string s0 = scrape();
+  PgResult r = c.exec("SELECT repeat('7x', 150000)::int");
+  EXPECT_EQ(r.sqlstate(), "22P02");
+  EXPECT_GT(r.error().size(), 300000u) << "the whole message reached the client";
+  std::string s1 = scrape();
+  EXPECT_EQ(delta(s0, s1, "pgmux_pool_errors_total", with(pool, "class", "22"), true), 1);
+  EXPECT_EQ(delta(s0, s1, "pgmux_pool_errors_total", with(pool, "class", "other"), true), 0);
+  EXPECT_TRUE(c.exec("SELECT 1").ok()) << "the connection stays usable";
+}
+
 // One refusal of each kind, each counted once under its reason.
 TEST_F(MetricsTest, RejectedConnectionsCountedByReason) {
   constexpr int kMaxClients = 3;
