@@ -21,13 +21,6 @@ double epoch_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
-// A steady-clock instant as wall-clock seconds since the epoch.
-double wall_seconds(pool::Clock::time_point t) {
-  auto ago = pool::Clock::now() - t;
-  return epoch_seconds(std::chrono::system_clock::now() -
-                       std::chrono::duration_cast<std::chrono::system_clock::duration>(ago));
-}
-
 // The cstring at the start of `body` (without its NUL), or all of it when cut short.
 std::string_view cstring_at(std::string_view body) {
   return body.substr(0, std::min(body.find('\0'), body.size()));

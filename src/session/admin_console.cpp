@@ -18,7 +18,6 @@ namespace {
 
 constexpr uint32_t kMaxAdminMessage = 1u << 20;
 constexpr std::chrono::milliseconds kPausePoll{10};
-constexpr std::chrono::milliseconds kUsedAfter{500};
 
 util::Error admin_error(std::string_view code, std::string message) {
   return util::Error{std::string(code), std::move(message)};
@@ -42,12 +41,6 @@ awaitable<std::vector<metrics::ServerSnapshot>> servers_on(Worker* worker) {
   co_return out;
 }
 
-double epoch_seconds_of(pool::Clock::time_point t, pool::Clock::time_point now) {
-  auto wall = std::chrono::system_clock::now() -
-              std::chrono::duration_cast<std::chrono::system_clock::duration>(now - t);
-  return std::chrono::duration<double>(wall.time_since_epoch()).count();
-}
-
 // Idle servers of every pool (read under each pool's lock).
 std::vector<metrics::ServerSnapshot> idle_servers(Runtime& runtime) {
   std::vector<metrics::ServerSnapshot> out;
@@ -60,9 +53,9 @@ std::vector<metrics::ServerSnapshot> idle_servers(Runtime& runtime) {
       s.database = entry->database;
       s.node = entry->node->address;
       s.role = entry->node->replica ? "replica" : "primary";
-      s.state = now - conn.idle_since > kUsedAfter ? "used" : "idle";
+      s.state = now - conn.idle_since > kIdleCheckAfter ? "used" : "idle";
       s.pid = conn.backend_pid;
-      s.connect_time = epoch_seconds_of(conn.created_at, now);
+      s.connect_time = wall_seconds(conn.created_at);
       s.idle_seconds = std::chrono::duration<double>(now - conn.idle_since).count();
       s.prepared_statements = static_cast<uint32_t>(conn.prepared.size());
       out.push_back(std::move(s));

@@ -7,9 +7,6 @@
 namespace pgmux::session {
 namespace {
 
-// Idle servers idle longer than this are checked before reuse (SHOW POOLS sv_used).
-constexpr std::chrono::milliseconds kUsedAfter{500};
-
 double seconds_since(pool::Clock::time_point since, pool::Clock::time_point now) {
   return std::chrono::duration<double>(now - since).count();
 }
@@ -26,7 +23,7 @@ metrics::PoolSnapshot pool_snapshot(const PoolEntry& entry, bool paused,
   s.pool_size = limits.pool_size;
   s.min_pool_size = limits.min_pool_size;
   s.paused = paused;
-  auto ps = entry.pool.stats(now - kUsedAfter);
+  auto ps = entry.pool.stats(now - kIdleCheckAfter);
   int32_t held = std::max(0, entry.paused_waiting.load());
   s.clients_waiting = ps.waiting + static_cast<uint32_t>(held);
   int32_t clients = std::max(0, entry.stats.clients.load());
@@ -107,6 +104,12 @@ std::shared_ptr<admin::AuditLog> Runtime::audit() const {
 void Runtime::set_audit(std::shared_ptr<admin::AuditLog> log) {
   std::lock_guard lock(mu_);
   audit_ = std::move(log);
+}
+
+double wall_seconds(pool::Clock::time_point t) {
+  auto ago = std::chrono::duration_cast<std::chrono::system_clock::duration>(pool::Clock::now() - t);
+  return std::chrono::duration<double>((std::chrono::system_clock::now() - ago).time_since_epoch())
+      .count();
 }
 
 metrics::Snapshot Runtime::snapshot() {

@@ -17,8 +17,7 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint32_t kMaxServerMessage = 1u << 30;
 constexpr std::chrono::seconds kInternalQueryTimeout{10};
 constexpr std::chrono::seconds kDrainTimeout{5};
-constexpr size_t kMaxRetryCopy = 1 << 20;
-constexpr std::chrono::milliseconds kIdleCheckAfter{500};  // a larger read is not retried on another node
+constexpr size_t kMaxRetryCopy = 1 << 20;  // a larger read is not retried on another node
 // For the idle read: co_await of a deferred operation keeps its state in the caller's
 // frame instead of a coroutine frame of its own.
 constexpr auto kDeferredNothrow = asio::as_tuple(asio::deferred);

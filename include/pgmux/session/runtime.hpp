@@ -61,6 +61,13 @@ struct NodeState {
   std::deque<std::pair<pool::Clock::time_point, uint64_t>> samples_;
 };
 
+// An idle server idle longer than this may have been closed by PostgreSQL: it is checked
+// (one MSG_PEEK) before reuse, and SHOW POOLS / metrics count it as `used`, not `idle`.
+inline constexpr std::chrono::milliseconds kIdleCheckAfter{500};
+
+// A steady-clock instant as wall-clock seconds since the epoch (for SHOW timestamps).
+double wall_seconds(pool::Clock::time_point t);
+
 // One pool with what a session needs to use it. `pool` is thread-safe; the rest is
 // immutable after construction (or atomic).
 struct PoolEntry {
