@@ -75,7 +75,7 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
     }
     if (header.status == protocol::FrameStatus::kNeedMore) {
       auto [ec, n] = co_await client_.async_read_some(
-          asio::buffer(cin_.write_area(), cin_.writable()), use_nothrow);
+          read_room(cin_), use_nothrow);
       cin_.commit(n);
       if (ec) co_return false;
       continue;
@@ -213,7 +213,7 @@ awaitable<std::optional<protocol::Header>> Session::read_login_message(uint32_t 
     }
     size_t want = header.length ? header.wire_size() - cin_.size() : protocol::kHeaderSize;
     auto [ec, n] = co_await client_.async_read_some(
-        asio::buffer(cin_.write_area(want), cin_.writable()), use_nothrow);
+        read_room(cin_, want), use_nothrow);
     cin_.commit(n);
     if (ec) co_return std::nullopt;
   }

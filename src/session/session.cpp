@@ -31,7 +31,56 @@ protocol::ErrorFields error_fields(std::string_view severity, std::string_view c
   return f;
 }
 
+// Sends what the socket takes now, without waiting and without the reactor: one
+// sendmsg with MSG_DONTWAIT. Returns the bytes sent; a full socket buffer is not an
+// error (0 or a short count), a failed connection is.
+size_t send_now(tcp::socket& socket, const std::vector<asio::const_buffer>& buffers,
+                error_code& ec) {
+  constexpr size_t kMaxIov = 64;
+  std::array<iovec, kMaxIov> iov;
+  size_t count = std::min(buffers.size(), kMaxIov);
+  for (size_t i = 0; i < count; ++i) {
+    iov[i].iov_base = const_cast<void*>(buffers[i].data());
+    iov[i].iov_len = buffers[i].size();
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = count;
+  for (;;) {
+    ssize_t n = ::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec = error_code(errno, asio::error::get_system_category());
+    }
+    return 0;
+  }
+}
+
+// Drops the first `n` bytes from a list of buffers.
+void advance(std::vector<asio::const_buffer>& buffers, size_t n) {
+  size_t whole = 0;
+  while (whole < buffers.size() && n >= buffers[whole].size()) n -= buffers[whole++].size();
+  buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(whole));
+  if (!buffers.empty()) buffers.front() += n;
+}
+
 }  // namespace
+
+// A request's bytes usually fit the socket's buffer: they go out in one system call
+// from here, and only what did not fit waits for the reactor. (An asynchronous write
+// that completes at once still costs a trip through the scheduler, and with it a
+// non-blocking epoll_wait.)
+awaitable<std::tuple<error_code, size_t>> Session::send_all(
+    tcp::socket& socket, std::vector<asio::const_buffer>& buffers) {
+  size_t total = asio::buffer_size(buffers);
+  error_code ec;
+  size_t sent = send_now(socket, buffers, ec);
+  if (ec || sent == total) co_return std::tuple{ec, sent};
+  advance(buffers, sent);
+  auto [wec, rest] = co_await asio::async_write(socket, buffers, use_nothrow);
+  co_return std::tuple{wec, sent + rest};
+}
 
 Session::Session(tcp::socket socket, Worker& worker)
     : client_(std::move(socket)),
@@ -145,7 +194,7 @@ asio::mutable_buffer Session::begin_idle_read() {
     cin_.release();
     if (!server_) release_request();
   }
-  return asio::buffer(cin_.write_area(), cin_.writable());
+  return read_room(cin_);
 }
 
 bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
@@ -240,7 +289,7 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
 
 awaitable<bool> Session::read_client_more() {
   auto [ec, n] = co_await client_.async_read_some(
-      asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+      read_room(cin_, kReadChunk), use_nothrow);
   cin_.commit(n);
   co_return !ec;
 }
@@ -345,37 +394,108 @@ awaitable<PumpEnd> Session::attached() {
   if (cancel_target_) {
     cancel_target_->set(server_->peer, server_->backend_pid, server_->backend_secret);
   }
+  if (pooled_) {
+    if (auto end = co_await relay()) co_return *end;
+  }
   auto result = co_await (client_to_server() || server_to_client());
   co_return result.index() == 0 ? std::get<0>(result) : std::get<1>(result);
+}
+
+// Transaction and statement pooling's usual exchange, on this one coroutine: forward
+// the client's requests, relay the answers until every request has its ReadyForQuery,
+// and read the client only while the server owes nothing. That is one read and one
+// write on each socket per round trip, and no timer, no second coroutine and no
+// cancellation. nullopt: the exchange needs both directions at once (answers still
+// coming while the client sends more, COPY, extended-protocol messages not yet closed
+// by a Sync, a server message arriving unasked): full duplex takes over from here.
+awaitable<std::optional<PumpEnd>> Session::relay() {
+  auto& in = server_->in();
+  for (;;) {
+    if (!cin_.empty()) {
+      if (auto end = co_await forward_client()) co_return end;
+    }
+    if (outstanding_ > 0 && !unsynced_ && !copy_in_ && c_remaining_ == 0 && cin_.empty()) {
+      auto [ec, n] = co_await server_->socket().async_read_some(
+          read_room(in, kReadChunk), use_nothrow);
+      in.commit(n);
+      if (ec) {
+        co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
+                                                       : PumpEnd::kServerGone;
+      }
+      if (auto end = co_await forward_server()) co_return end;
+      continue;
+    }
+    if (outstanding_ > 0 || unsynced_ || copy_in_ || !in.empty() || s_remaining_ > 0) {
+      co_return std::nullopt;
+    }
+    // Inside a transaction, between statements: the server owes nothing.
+    auto [ec, n] = co_await client_.async_read_some(
+        read_room(cin_, kReadChunk), use_nothrow);
+    cin_.commit(n);
+    if (ec) {
+      co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
+                                                     : PumpEnd::kClientGone;
+    }
+  }
+}
+
+// Sends the whole messages cin_ holds (rewritten where pooling needs it) to the server.
+// The end of the attached phase when the client left, broke the protocol or the server
+// connection failed.
+awaitable<std::optional<PumpEnd>> Session::forward_client() {
+  bool terminate = false;
+  std::string error;
+  size_t n = scan_client(cin_.readable(), terminate, error);
+  if (!segments_.empty()) {
+    a_busy_ = true;
+    auto [ec, w] = co_await write_segments();
+    a_busy_ = false;
+    if (ec) co_return PumpEnd::kServerGone;
+  }
+  if (retry_capture_) {
+    auto& retry_input = request().retry_input;
+    if (retry_input.size() + n <= kMaxRetryCopy) {
+      retry_input.append(cin_.readable().substr(0, n));
+    } else {
+      retry_capture_ = false;
+    }
+  }
+  cin_.consume(n);
+  if (terminate) co_return PumpEnd::kClientTerminated;
+  if (!error.empty()) {
+    request().pending_fatal = error_fields("FATAL", sqlstate::kProtocolViolation, std::move(error));
+    co_return PumpEnd::kClientError;
+  }
+  co_return std::nullopt;
+}
+
+// Sends what the server's buffer holds on to the client; the end of the attached phase
+// when the transaction is over (the server is clean) or a connection failed.
+awaitable<std::optional<PumpEnd>> Session::forward_server() {
+  auto& in = server_->in();
+  bool saw_ready = false, bad = false;
+  size_t n = scan_server(in.readable(), saw_ready, bad);
+  if (bad) co_return PumpEnd::kServerGone;
+  if (!runs_.empty()) {
+    retry_capture_ = false;  // the client has seen part of the answer
+    auto [ec, w] = co_await write_runs(in.readable().data());
+    if (ec) co_return PumpEnd::kClientGone;
+  }
+  in.consume(n);
+  if (saw_ready && in.empty() && outstanding_ == 0 && !unsynced_ && c_remaining_ == 0 &&
+      !a_busy_) {
+    if (auto end = transaction_end()) {
+      releasing_ = true;
+      co_return end;
+    }
+  }
+  co_return std::nullopt;
 }
 
 awaitable<PumpEnd> Session::client_to_server() {
   for (;;) {
     if (!cin_.empty()) {
-      bool terminate = false;
-      std::string error;
-      size_t n = scan_client(cin_.readable(), terminate, error);
-      if (!segments_.empty()) {
-        a_busy_ = true;
-        auto [ec, w] = co_await write_segments();
-        a_busy_ = false;
-        if (ec) co_return PumpEnd::kServerGone;
-      }
-      if (retry_capture_) {
-        auto& retry_input = request().retry_input;
-        if (retry_input.size() + n <= kMaxRetryCopy) {
-          retry_input.append(cin_.readable().substr(0, n));
-        } else {
-          retry_capture_ = false;
-        }
-      }
-      cin_.consume(n);
-      if (terminate) co_return PumpEnd::kClientTerminated;
-      if (!error.empty()) {
-        request().pending_fatal =
-            error_fields("FATAL", sqlstate::kProtocolViolation, std::move(error));
-        co_return PumpEnd::kClientError;
-      }
+      if (auto end = co_await forward_client()) co_return *end;
     }
     if (releasing_) co_return PumpEnd::kInterrupted;
     if (outstanding_ > 0 && !unsynced_ && !copy_in_ && c_remaining_ == 0 && cin_.empty() &&
@@ -392,7 +512,7 @@ awaitable<PumpEnd> Session::client_to_server() {
     }
     answered_ = false;
     auto [ec, n] = co_await client_.async_read_some(
-        asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+        read_room(cin_, kReadChunk), use_nothrow);
     cin_.commit(n);
     if (releasing_) co_return PumpEnd::kInterrupted;
     if (ec) {
@@ -405,50 +525,28 @@ awaitable<PumpEnd> Session::client_to_server() {
 // Sends segments_ (pieces of cin_ and scratch_) to the server in one gathered write.
 awaitable<std::tuple<error_code, size_t>> Session::write_segments() {
   const char* base = cin_.readable().data();
-  size_t total = 0;
-  for (const auto& seg : segments_) total += seg.length;
-  shard_->bytes_received.add(total);
-  if (segments_.size() == 1 && !segments_[0].scratch) {
-    co_return co_await asio::async_write(
-        server_->socket(), asio::buffer(base + segments_[0].offset, segments_[0].length),
-        use_nothrow);
-  }
   auto& gather = request().gather;
   gather.clear();
   for (const auto& seg : segments_) {
     const char* from = seg.scratch ? scratch_.data() : base;
     gather.emplace_back(from + seg.offset, seg.length);
   }
-  co_return co_await asio::async_write(server_->socket(), gather, use_nothrow);
+  shard_->bytes_received.add(asio::buffer_size(gather));
+  co_return co_await send_all(server_->socket(), gather);
 }
 
 awaitable<PumpEnd> Session::server_to_client() {
   auto& in = server_->in();
   for (;;) {
     if (!in.empty()) {
-      bool saw_ready = false, bad = false;
-      size_t n = scan_server(in.readable(), saw_ready, bad);
-      if (bad) co_return PumpEnd::kServerGone;
-      if (!runs_.empty()) {
-        retry_capture_ = false;  // the client has seen part of the answer
-        auto [ec, w] = co_await write_runs(in.readable().data());
-        if (ec) co_return PumpEnd::kClientGone;
-      }
-      in.consume(n);
-      if (saw_ready && in.empty() && outstanding_ == 0 && !unsynced_ && c_remaining_ == 0 &&
-          !a_busy_) {
-        if (auto end = transaction_end()) {
-          releasing_ = true;
-          co_return *end;
-        }
-      }
+      if (auto end = co_await forward_server()) co_return *end;
       if (!runs_.empty()) {
         answered_ = true;
         if (waiting_for_answer_) request().kick.cancel();  // the client may have more to say
       }
     }
     auto [ec, n] = co_await server_->socket().async_read_some(
-        asio::buffer(in.write_area(kReadChunk), in.writable()), use_nothrow);
+        read_room(in, kReadChunk), use_nothrow);
     in.commit(n);
     if (ec) {
       co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
@@ -479,18 +577,11 @@ std::optional<PumpEnd> Session::transaction_end() {
 }
 
 awaitable<std::tuple<error_code, size_t>> Session::write_runs(const char* base) {
-  size_t total = 0;
-  for (const auto& run : runs_) total += run.second;
-  shard_->bytes_sent.add(total);
-  if (runs_.size() == 1) {
-    co_return co_await asio::async_write(client_, asio::buffer(base + runs_[0].first,
-                                                               runs_[0].second),
-                                         use_nothrow);
-  }
   auto& gather_out = request().gather_out;
   gather_out.clear();
   for (const auto& [offset, length] : runs_) gather_out.emplace_back(base + offset, length);
-  co_return co_await asio::async_write(client_, gather_out, use_nothrow);
+  shard_->bytes_sent.add(asio::buffer_size(gather_out));
+  co_return co_await send_all(client_, gather_out);
 }
 
 bool Session::server_clean() const {
@@ -537,7 +628,7 @@ awaitable<bool> Session::discard_answers() {
     in.consume(n);
     if (outstanding_ == 0 && s_remaining_ == 0 && in.empty()) co_return true;
     auto [ec, m] = co_await server_->socket().async_read_some(
-        asio::buffer(in.write_area(kReadChunk), in.writable()), use_nothrow);
+        read_room(in, kReadChunk), use_nothrow);
     in.commit(m);
     if (ec) co_return false;
   }
@@ -598,7 +689,7 @@ awaitable<void> Session::reject_request(const protocol::ErrorFields& error) {
     }
     if (header.status == protocol::FrameStatus::kError) co_return;
     auto [ec, n] = co_await client_.async_read_some(
-        asio::buffer(cin_.write_area(kReadChunk), cin_.writable()), use_nothrow);
+        read_room(cin_, kReadChunk), use_nothrow);
     cin_.commit(n);
     if (ec) co_return;
   }

@@ -23,6 +23,14 @@
 
 namespace pgmux::session {
 
+// Where a read into `buffer` lands: at least `n` free bytes, made before the size is
+// taken. (`asio::buffer(b.write_area(n), b.writable())` leaves the order of the two
+// calls to the compiler, and an empty buffer makes a read that returns 0 at once.)
+inline asio::mutable_buffer read_room(util::Buffer& buffer, size_t n = 1) {
+  char* at = buffer.write_area(n);
+  return asio::buffer(at, buffer.writable());
+}
+
 // How the attached phase (a server serving this client) ended.
 enum class PumpEnd {
   kReleased,          // transaction over, server clean: give it back
@@ -153,10 +161,15 @@ class Session {
   // Brings the server's parameters in line with the client's (SET/RESET).
   awaitable<std::optional<protocol::ErrorFields>> sync_params();
   awaitable<PumpEnd> attached();
+  awaitable<std::optional<PumpEnd>> relay();
+  awaitable<std::optional<PumpEnd>> forward_client();
+  awaitable<std::optional<PumpEnd>> forward_server();
   awaitable<PumpEnd> client_to_server();
   awaitable<PumpEnd> server_to_client();
   awaitable<std::tuple<error_code, size_t>> write_segments();
   awaitable<std::tuple<error_code, size_t>> write_runs(const char* base);
+  static awaitable<std::tuple<error_code, size_t>> send_all(
+      tcp::socket& socket, std::vector<asio::const_buffer>& buffers);
   std::optional<PumpEnd> transaction_end();
   // ---- forwarding (forwarding.cpp) ----
   // Walks client bytes: counts requests, renames prepared statements, replaces
