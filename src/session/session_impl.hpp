@@ -23,14 +23,6 @@
 
 namespace pgmux::session {
 
-// Where a read into `buffer` lands: at least `n` free bytes, made before the size is
-// taken. (`asio::buffer(b.write_area(n), b.writable())` leaves the order of the two
-// calls to the compiler, and an empty buffer makes a read that returns 0 at once.)
-inline asio::mutable_buffer read_room(util::Buffer& buffer, size_t n = 1) {
-  char* at = buffer.write_area(n);
-  return asio::buffer(at, buffer.writable());
-}
-
 // How the attached phase (a server serving this client) ended.
 enum class PumpEnd {
   kReleased,          // transaction over, server clean: give it back

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <optional>
 
+#include "pgmux/util/buffer.hpp"
+
 namespace pgmux {
 
 namespace asio = boost::asio;
@@ -17,6 +19,15 @@ using awaitable = asio::awaitable<T>;
 
 // Completion token for expected errors: results come back as (error_code, ...) tuples.
 inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+// Where a read into `buffer` lands: at least `n` free bytes, made before the size is
+// taken. (`asio::buffer(b.write_area(n), b.writable())` leaves the order of the two
+// calls to the compiler; GCC takes the size first, and a read into an empty buffer
+// completes at once with 0 bytes, a wasted trip through the scheduler.)
+inline asio::mutable_buffer read_room(util::Buffer& buffer, size_t n = 1) {
+  char* at = buffer.write_area(n);
+  return asio::buffer(at, buffer.writable());
+}
 
 // Runs `op`; if it has not finished after `timeout`, cancels it and returns nullopt.
 template <class T>
