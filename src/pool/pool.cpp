@@ -5,6 +5,16 @@
 #include <algorithm>
 
 namespace pgmux::pool {
+namespace {
+
+// A released server goes to the oldest waiter, or to a waiter on the server's own worker
+// among the next few while the oldest has waited less than the window: the handoff then
+// stays on one thread (no cross-thread wake-up, no moving the socket to another event
+// loop), and the oldest waits at most this much longer than strict FIFO order.
+constexpr auto kLocalGrantWindow = std::chrono::milliseconds(1);
+constexpr size_t kLocalGrantScan = 32;
+
+}  // namespace
 
 Pool::Pool(PoolLimits limits, unsigned workers) : limits_(limits), idle_(std::max(1u, workers)) {}
 
@@ -33,6 +43,7 @@ Checkout Pool::checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter,
   waiter->may_connect_ = false;
   waiter->error_.clear();
   waiter->queued_ = true;
+  waiter->worker_ = worker;
   waiters_.emplace_back(waiter, now);
   out.kind = Checkout::Kind::kWait;
   return out;
@@ -81,7 +92,8 @@ std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server
     return server;
   }
   if (!waiters_.empty()) {
-    grant_next_waiter_locked(std::move(server));
+    auto it = waiter_for_locked(*server, now);
+    grant_waiter_locked(it, std::move(server));
   } else {
     push_idle(std::move(server), now);
   }
@@ -240,8 +252,25 @@ std::unique_ptr<PooledServer> Pool::pop_idle(unsigned worker) {
 
 // Hands `server` (or, when null, a connect slot) to the oldest waiter.
 void Pool::grant_next_waiter_locked(std::unique_ptr<PooledServer> server) {
-  auto waiter = std::move(waiters_.front().first);
-  waiters_.pop_front();
+  grant_waiter_locked(waiters_.begin(), std::move(server));
+}
+
+Pool::WaiterQueue::iterator Pool::waiter_for_locked(const PooledServer& server,
+                                                    Clock::time_point now) {
+  auto oldest = waiters_.begin();
+  if (oldest->first->worker_ == server.worker || now - oldest->second >= kLocalGrantWindow) {
+    return oldest;
+  }
+  auto end = waiters_.begin() + static_cast<std::ptrdiff_t>(
+                                    std::min(waiters_.size(), kLocalGrantScan));
+  auto local = std::find_if(oldest + 1, end,
+                            [&](const auto& w) { return w.first->worker_ == server.worker; });
+  return local != end ? local : oldest;
+}
+
+void Pool::grant_waiter_locked(WaiterQueue::iterator it, std::unique_ptr<PooledServer> server) {
+  auto waiter = std::move(it->first);
+  waiters_.erase(it);
   waiter->queued_ = false;
   if (server) {
     waiter->granted_ = std::move(server);

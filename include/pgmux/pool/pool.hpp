@@ -44,6 +44,7 @@ class Waiter {
   std::unique_ptr<PooledServer> granted_;
   bool may_connect_ = false;
   bool queued_ = false;
+  unsigned worker_ = 0;  // the worker thread the waiting session runs on
   std::string error_;  // set when the pool gave up on this waiter (no server reachable)
 };
 
@@ -137,7 +138,10 @@ class Pool {
  private:
   bool in_backoff(Clock::time_point now) const { return failures_ > 0 && now < retry_at_; }
   std::unique_ptr<PooledServer> pop_idle(unsigned worker);
+  using WaiterQueue = std::deque<std::pair<std::shared_ptr<Waiter>, Clock::time_point>>;
   void grant_next_waiter_locked(std::unique_ptr<PooledServer> server);
+  void grant_waiter_locked(WaiterQueue::iterator it, std::unique_ptr<PooledServer> server);
+  WaiterQueue::iterator waiter_for_locked(const PooledServer& server, Clock::time_point now);
   void grant_free_slots_locked(Clock::time_point now);
   void fail_waiters_locked(const std::string& error);
   void push_idle(std::unique_ptr<PooledServer> server, Clock::time_point now);
@@ -145,7 +149,7 @@ class Pool {
   mutable std::mutex mu_;
   PoolLimits limits_;
   std::vector<std::vector<std::unique_ptr<PooledServer>>> idle_;  // per worker, LIFO
-  std::deque<std::pair<std::shared_ptr<Waiter>, Clock::time_point>> waiters_;
+  WaiterQueue waiters_;
   uint32_t total_ = 0;
   uint32_t idle_count_ = 0;
   uint32_t connecting_ = 0;

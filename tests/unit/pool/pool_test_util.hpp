@@ -24,6 +24,7 @@ inline void PrintTo(Checkout::Kind kind, std::ostream* os) {
 namespace testing {
 
 using std::chrono::hours;
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
