@@ -8,11 +8,12 @@ namespace pgmux::pool {
 namespace {
 
 // A released server goes to the oldest waiter, or to a waiter on the server's own worker
-// among the next few while the oldest has waited less than the window: the handoff then
-// stays on one thread (no cross-thread wake-up, no moving the socket to another event
-// loop), and the oldest waits at most this much longer than strict FIFO order.
+// that queued less than this after the oldest: the handoff then stays on one thread (no
+// cross-thread wake-up, no moving the socket to another event loop). The oldest is
+// overtaken only by waiters that queued within this window after it, so it waits at
+// most as long as serving those takes.
 constexpr auto kLocalGrantWindow = std::chrono::milliseconds(1);
-constexpr size_t kLocalGrantScan = 32;
+constexpr size_t kLocalGrantScan = 32;  // and no further than this many waiters
 
 }  // namespace
 
@@ -92,7 +93,7 @@ std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server
     return server;
   }
   if (!waiters_.empty()) {
-    auto it = waiter_for_locked(*server, now);
+    auto it = waiter_for_locked(*server);
     grant_waiter_locked(it, std::move(server));
   } else {
     push_idle(std::move(server), now);
@@ -255,17 +256,15 @@ void Pool::grant_next_waiter_locked(std::unique_ptr<PooledServer> server) {
   grant_waiter_locked(waiters_.begin(), std::move(server));
 }
 
-Pool::WaiterQueue::iterator Pool::waiter_for_locked(const PooledServer& server,
-                                                    Clock::time_point now) {
+Pool::WaiterQueue::iterator Pool::waiter_for_locked(const PooledServer& server) {
   auto oldest = waiters_.begin();
-  if (oldest->first->worker_ == server.worker || now - oldest->second >= kLocalGrantWindow) {
-    return oldest;
+  size_t scanned = 0;
+  for (auto it = oldest; it != waiters_.end() && scanned < kLocalGrantScan &&
+                         it->second - oldest->second < kLocalGrantWindow;
+       ++it, ++scanned) {
+    if (it->first->worker_ == server.worker) return it;
   }
-  auto end = waiters_.begin() + static_cast<std::ptrdiff_t>(
-                                    std::min(waiters_.size(), kLocalGrantScan));
-  auto local = std::find_if(oldest + 1, end,
-                            [&](const auto& w) { return w.first->worker_ == server.worker; });
-  return local != end ? local : oldest;
+  return oldest;
 }
 
 void Pool::grant_waiter_locked(WaiterQueue::iterator it, std::unique_ptr<PooledServer> server) {

@@ -141,7 +141,7 @@ class Pool {
   using WaiterQueue = std::deque<std::pair<std::shared_ptr<Waiter>, Clock::time_point>>;
   void grant_next_waiter_locked(std::unique_ptr<PooledServer> server);
   void grant_waiter_locked(WaiterQueue::iterator it, std::unique_ptr<PooledServer> server);
-  WaiterQueue::iterator waiter_for_locked(const PooledServer& server, Clock::time_point now);
+  WaiterQueue::iterator waiter_for_locked(const PooledServer& server);
   void grant_free_slots_locked(Clock::time_point now);
   void fail_waiters_locked(const std::string& error);
   void push_idle(std::unique_ptr<PooledServer> server, Clock::time_point now);

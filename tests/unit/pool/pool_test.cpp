@@ -67,34 +67,35 @@ TEST(PoolTest, ReleaseGoesToOldestWaiterFirst) {
   expect_stats(pool, 1, 0, 0, 1);
 }
 
-TEST(PoolTest, ReleasePrefersAWaiterOnTheServersWorkerWhileTheOldestIsRecent) {
+TEST(PoolTest, ReleasePrefersAWaiterOnTheServersWorkerQueuedSoonAfterTheOldest) {
   Pool pool(limits_of(1), 2);
   auto s = open_server(pool, 7, 1);
   auto on0 = waiter(), on1 = waiter();
   ASSERT_EQ(pool.checkout(0, on0, kT0).kind, Kind::kWait);
-  ASSERT_EQ(pool.checkout(1, on1, kT0 + microseconds(100)).kind, Kind::kWait);
+  ASSERT_EQ(pool.checkout(1, on1, kT0 + microseconds(900)).kind, Kind::kWait);
 
-  // The oldest (worker 0) has waited 0.5 ms: the server stays on worker 1.
-  EXPECT_EQ(pool.release(std::move(s), kT0 + microseconds(500)), nullptr);
+  // on1 queued 0.9 ms after the oldest (worker 0): the server stays on worker 1, however
+  // long both have waited.
+  EXPECT_EQ(pool.release(std::move(s), kT0 + seconds(5)), nullptr);
   EXPECT_EQ(on0->wakes, 0);
   EXPECT_EQ(on1->wakes, 1);
   EXPECT_EQ(pool.stats().oldest_wait_since, kT0);
-  auto got = pool.finish_wait(on1, kT0 + microseconds(500));
+  auto got = pool.finish_wait(on1, kT0 + seconds(5));
   ASSERT_EQ(got.kind, Kind::kServer);
   EXPECT_EQ(id_of(got.server), 7);
 
   // No waiter on worker 1 is left: the oldest gets it, whatever its worker.
-  EXPECT_EQ(pool.release(std::move(got.server), kT0 + microseconds(600)), nullptr);
+  EXPECT_EQ(pool.release(std::move(got.server), kT0 + seconds(5)), nullptr);
   EXPECT_EQ(on0->wakes, 1);
-  EXPECT_EQ(pool.finish_wait(on0, kT0 + microseconds(600)).kind, Kind::kServer);
+  EXPECT_EQ(pool.finish_wait(on0, kT0 + seconds(5)).kind, Kind::kServer);
 }
 
-TEST(PoolTest, ReleaseGoesToTheOldestWaiterOnceItWaitedTheLocalWindow) {
+TEST(PoolTest, ReleaseGoesToTheOldestWaiterBeforeOnesQueuedAWindowLater) {
   Pool pool(limits_of(1), 2);
   auto s = open_server(pool, 7, 1);
   auto on0 = waiter(), on1 = waiter();
   ASSERT_EQ(pool.checkout(0, on0, kT0).kind, Kind::kWait);
-  ASSERT_EQ(pool.checkout(1, on1, kT0).kind, Kind::kWait);
+  ASSERT_EQ(pool.checkout(1, on1, kT0 + milliseconds(1)).kind, Kind::kWait);
   EXPECT_EQ(pool.release(std::move(s), kT0 + milliseconds(1)), nullptr);
   EXPECT_EQ(on0->wakes, 1);
   EXPECT_EQ(on1->wakes, 0);
