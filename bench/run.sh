@@ -112,7 +112,7 @@ warm_up() {
 
 # Restarts both proxies, so that the memory test starts from fresh processes.
 restart_proxies() {
-  stop_process "$PGMUX_PID" pgmux TERM 15
+  stop_process "$PGMUX_PID" "$(pgmux_comm)" TERM 15
   reap "$PGMUX_PID" 2>/dev/null || true
   PGMUX_PID=""
   stop_process "$(bouncer_pid)" pgbouncer TERM 10

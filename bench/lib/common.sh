@@ -63,6 +63,10 @@ kill_children() {
   BG_PIDS=("${kept[@]}")
 }
 
+# The command name (/proc/PID/comm) of the pgmux under test: its file name, cut to the
+# kernel's 15 characters (PGMUX_BIN may name a renamed copy).
+pgmux_comm() { local name=${PGMUX_BIN##*/}; echo "${name:0:15}"; }
+
 # Stops process $1 if it is alive and its command name is $2: signal $3 (TERM), up to
 # $4 seconds (10), then KILL.
 stop_process() {

@@ -1,11 +1,11 @@
 # Measurements: one pgbench run (tps, mean and p99 latency from its per-transaction
-# logs), the proxies' CPU time, context switches, instructions and system calls per
-# transaction, and their memory per idle client. Sourced by bench/run.sh after
-# common.sh and services.sh.
+# logs, and where the machine's CPU went in its steady state), the proxies' CPU time,
+# context switches, instructions and system calls per transaction, and their memory per
+# idle client. Sourced by bench/run.sh after common.sh and services.sh.
 # shellcheck shell=bash disable=SC2034,SC2153 # globals are set by bench/run.sh
 
-RESULTS_HEADER="target,mode,protocol,clients,round,tps,lat_mean_ms,lat_p99_ms"
-CPU_HEADER="target,round,method,transactions,cpu_us_per_txn,ctxsw_per_txn,instructions_per_txn,syscalls_per_txn"
+RESULTS_HEADER="target,mode,protocol,clients,round,tps,lat_mean_ms,lat_p99_ms,window_tps,machine_busy_pct,proxy_cpu_us_per_txn,other_cpu_us_per_txn"
+CPU_HEADER="target,round,method,transactions,cpu_us_per_txn,ctxsw_per_txn,instructions_per_txn,syscalls_per_txn,syscall_method"
 MEMORY_HEADER="target,connections,failed,rss_before_kib,rss_after_kib,kib_per_conn,login_seconds"
 
 # pgbench options for mode $1: select-only (-S), tpcb-like (built-in TPC-B-like script),
@@ -63,29 +63,108 @@ log_failure() {
   } >>"$RESULTS/errors.log" 2>&1
 }
 
+# Prints one CPU sample: "wall_seconds proxy_cpu_ns" and the fields of the aggregate
+# "cpu" line of /proc/stat (user nice system idle iowait irq softirq steal ... in clock
+# ticks). proxy_cpu_ns is that of process $1 (proc_counters), "-" without one.
+cpu_sample() {
+  local pid=$1 t stat counters=""
+  t=$(date +%s.%N)
+  read -r stat </proc/stat
+  if [[ -n $pid ]]; then counters=$(proc_counters "$pid" 2>/dev/null) || counters=""; fi
+  counters=${counters%% *}
+  echo "$t ${counters:--} ${stat#cpu }"
+}
+
+# Background job of a throughput run: sleeps $1 seconds (the logins), writes a CPU sample
+# of proxy PID $3 (may be empty), sleeps $2 seconds and writes another. TERM stops it at
+# once, its sleep included.
+cpu_window_sampler() {
+  local delay=$1 span=$2 pid=$3 sleeper=""
+  trap '[[ -z ${sleeper:-} ]] || kill "$sleeper" 2>/dev/null; exit 143' TERM
+  sleep "$delay" &
+  sleeper=$!
+  wait "$sleeper"
+  cpu_sample "$pid"
+  sleep "$span" &
+  sleeper=$!
+  wait "$sleeper"
+  cpu_sample "$pid"
+}
+
+# Prints "window_tps,machine_busy_pct,proxy_cpu_us_per_txn,other_cpu_us_per_txn" for the
+# window between the two samples in file $1, counting the transactions that ended in it
+# from the pgbench logs $2.* (time_epoch + time_us); $3 is 1 when the target is a proxy.
+# Prints ",,," when the window cannot be measured (fewer than two samples, no
+# transactions, a proxy without CPU counters).
+window_stats() {
+  local samples=$1 logs=$2 proxy=$3
+  [[ -s $samples ]] || {
+    echo ",,,"
+    return 0
+  }
+  cat "$logs".* 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" -v proxy="$proxy" '
+    NR == FNR {  # the samples file (not empty), then the logs on stdin
+      if (NF < 10) next
+      n++; t[n] = $1; ns[n] = $2
+      busy[n] = $3 + $4 + $5 + $8 + $9 + $10  # user nice system irq softirq steal
+      all[n] = busy[n] + $6 + $7                # + idle iowait
+      next
+    }
+    n >= 2 && $3 ~ /^[0-9]+$/ { end = $5 + $6 / 1e6; if (end > t[1] && end <= t[2]) txns++ }
+    END {
+      if (n < 2 || t[2] <= t[1] || txns == 0 || all[2] <= all[1]) { print ",,,"; exit }
+      busy_us = (busy[2] - busy[1]) * 1e6 / hz
+      proxy_us = ""
+      if (proxy) {
+        if (ns[1] !~ /^[0-9]+$/ || ns[2] !~ /^[0-9]+$/) { print ",,,"; exit }
+        proxy_us = (ns[2] - ns[1]) / 1000
+      }
+      printf "%.1f,%.1f,%s,%.2f\n", txns / (t[2] - t[1]),
+        100 * (busy[2] - busy[1]) / (all[2] - all[1]),
+        (proxy ? sprintf("%.2f", proxy_us / txns) : ""), (busy_us - proxy_us) / txns
+    }' "$samples" -
+}
+
 # One pgbench -T run of target $1, mode $2, protocol $3, $4 clients with $5 s for logins.
-# Sets RUN_RC, RUN_TPS (empty unless transactions were processed) and RUN_CONN_MS
-# (pgbench's initial connection time; empty with -C).
+# Sets RUN_RC, RUN_TPS (empty unless transactions were processed), RUN_CONN_MS (pgbench's
+# initial connection time; empty with -C) and RUN_WINDOW (window_stats of the steady
+# state: from 1 s after the login allowance to 1 s before -T ends; ",,," when the run
+# failed, logged in late or is shorter than 3 s).
 pgbench_timed() {
-  local target=$1 mode=$2 protocol=$3 clients=$4 ramp=$5 out=$WORK/runs/out
+  local target=$1 mode=$2 protocol=$3 clients=$4 ramp=$5 out=$WORK/runs/out sampler=""
+  local samples=$WORK/runs/cpu_window proxy=1 span=$((SECONDS_PER_RUN - 2))
   rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
   PGBENCH_LIMIT=$((SECONDS_PER_RUN + ramp + 60 + clients / 10))
-  RUN_RC=0 RUN_TPS="" RUN_CONN_MS=""
+  RUN_RC=0 RUN_TPS="" RUN_CONN_MS="" RUN_WINDOW=",,,"
+  [[ $target == direct ]] && proxy=0
+  ((span >= 1)) || span=1
+  if ((SECONDS_PER_RUN >= 3)); then
+    spawn cpu_window_sampler $((ramp + 1)) "$span" "$(target_pid "$target")" >"$samples"
+    sampler=$BG_PID
+  fi
   # shellcheck disable=SC2046
   pgbench_to "$target" $(mode_args "$mode") -M "$protocol" -c "$clients" \
     -j "$(threads_for "$clients")" -T $((SECONDS_PER_RUN + ramp)) -l \
     --log-prefix="$WORK/runs/log" || RUN_RC=$?
+  if [[ -n $sampler ]]; then # normally done 1 s before -T ends; stopped here if not
+    kill -TERM "$sampler" 2>/dev/null || true
+    reap "$sampler" || true
+  fi
   ((RUN_RC == 0)) || return 0
   RUN_TPS=$(awk '/^number of transactions actually processed: [1-9]/ { ok = 1 }
     /^tps = / && ok { printf "%.1f", $3; exit }' "$out")
   RUN_CONN_MS=$(awk '/^initial connection time = / { printf "%d", $5; exit }' "$out")
+  # The window counts only when every client had logged in before it began.
+  if [[ -n $sampler && -n $RUN_TPS ]] && ((${RUN_CONN_MS:-0} <= (ramp + 1) * 1000)); then
+    RUN_WINDOW=$(window_stats "$samples" "$WORK/runs/log" "$proxy")
+  fi
 }
 
 # One measured run: target $1, mode $2, protocol $3, $4 clients, round $5. Appends a row
 # to results.csv (empty numbers when the run failed) and prints a progress line.
 measure_run() {
   local target=$1 mode=$2 protocol=$3 clients=$4 round=$5 stats="" mean="" p99=""
-  local key="$target $clients" ramp
+  local key="$target $clients" ramp w_tps busy proxy_us other_us
   ramp=${RAMP[$key]:-$(ramp_seconds "$clients")}
   ensure_alive "$target"
   [[ $mode == tpcb-like ]] && reset_tpcb
@@ -106,10 +185,13 @@ measure_run() {
   else
     log_failure "$target $mode $protocol c=$clients round $round: pgbench exited with $RUN_RC"
   fi
-  echo "$target,$mode,$protocol,$clients,$round,$RUN_TPS,$mean,$p99" >>"$RESULTS/results.csv"
+  echo "$target,$mode,$protocol,$clients,$round,$RUN_TPS,$mean,$p99,$RUN_WINDOW" \
+    >>"$RESULTS/results.csv"
+  IFS=, read -r w_tps busy proxy_us other_us <<<"$RUN_WINDOW" || true
   RUN_NO=$((RUN_NO + 1))
   say "[$RUN_NO/$RUN_TOTAL] round $round $target $mode -M $protocol -c $clients:" \
-    "${RUN_TPS:-FAILED} tps, mean ${mean:--} ms, p99 ${p99:--} ms"
+    "${RUN_TPS:-FAILED} tps, mean ${mean:--} ms, p99 ${p99:--} ms; window ${w_tps:--} tps," \
+    "busy ${busy:--}%, us/txn proxy ${proxy_us:--} other ${other_us:--}"
 }
 
 # Before a TPC-B-like run: what pgbench itself does without -n, but always directly on
@@ -124,6 +206,17 @@ perf_counts_instructions() {
   command -v perf >/dev/null || return 1
   perf stat -x, -e instructions true 2>&1 >/dev/null | grep -qE '^[0-9]+,.*instructions'
 }
+
+# True when `perf stat` can count the raw_syscalls:sys_enter tracepoint here (a software
+# event: usually works in VMs too, given root or a permissive perf_event_paranoid).
+perf_counts_syscalls() {
+  command -v perf >/dev/null || return 1
+  perf stat -x, -e raw_syscalls:sys_enter true 2>&1 >/dev/null |
+    grep -qE '^[0-9]+,.*raw_syscalls:sys_enter'
+}
+
+# How system calls are counted: perf-tracepoint or strace (decided on first use).
+SYSCALL_METHOD=""
 
 # Prints "cpu_ns ctxsw" of process $1 summed over its threads: CPU time from
 # /proc/PID/task/*/schedstat, voluntary + involuntary context switches from .../status.
@@ -174,19 +267,34 @@ measure_cpu() {
       (i == "" ? "" : sprintf("%.0f", i / t)) }')
 }
 
-# Sets SYSCALLS to the system calls per transaction of target $1 (strace -c -f attached
-# over a fixed run); empty when the run failed.
+# Sets SYSCALLS to the system calls per transaction of target $1 over a fixed run, counted
+# with `perf stat -e raw_syscalls:sys_enter -p PID` (all threads; a tracepoint costs the
+# proxy little and leaves its pattern of calls alone) or, where perf cannot, with
+# strace -c -f (which slows the proxy many times over); empty when the run failed.
+# SYSCALL_METHOD says which.
 measure_syscalls() {
-  local target=$1 pid strace_pid calls
+  local target=$1 pid counter_pid calls
   SYSCALLS=""
+  if [[ -z $SYSCALL_METHOD ]]; then
+    if perf_counts_syscalls; then SYSCALL_METHOD=perf-tracepoint; else SYSCALL_METHOD=strace; fi
+  fi
   pid=$(target_pid "$target")
-  spawn strace -c -f -q -o "$WORK/runs/strace" -p "$pid"
-  strace_pid=$BG_PID
+  if [[ $SYSCALL_METHOD == perf-tracepoint ]]; then
+    spawn perf stat -x, -e raw_syscalls:sys_enter -o "$WORK/runs/syscalls" -p "$pid"
+  else
+    spawn strace -c -f -q -o "$WORK/runs/syscalls" -p "$pid"
+  fi
+  counter_pid=$BG_PID
   sleep 1 # attach to every thread before the run starts
   cost_workload "$target" "$STRACE_TXNS"
-  kill -INT "$strace_pid" 2>/dev/null || true
-  reap "$strace_pid" || true
-  calls=$(awk '$NF == "total" { print $4 }' "$WORK/runs/strace" 2>/dev/null)
+  kill -INT "$counter_pid" 2>/dev/null || true
+  reap "$counter_pid" || true
+  if [[ $SYSCALL_METHOD == perf-tracepoint ]]; then
+    calls=$(awk -F, '$3 ~ /^raw_syscalls:sys_enter/ && $1 ~ /^[0-9]+$/ { print $1 }' \
+      "$WORK/runs/syscalls" 2>/dev/null)
+  else
+    calls=$(awk '$NF == "total" { print $4 }' "$WORK/runs/syscalls" 2>/dev/null)
+  fi
   [[ -n $TXNS && $TXNS -gt 0 && -n $calls ]] || return 0
   SYSCALLS=$(awk -v c="$calls" -v t="$TXNS" 'BEGIN { printf "%.2f", c / t }')
 }
@@ -201,11 +309,12 @@ measure_cost_round() {
     measure_cpu "$target"
     [[ -n $CPU_ROW ]] || log_failure "$target CPU cost round $round"
     measure_syscalls "$target"
-    [[ -n $SYSCALLS ]] || log_failure "$target strace round $round"
+    [[ -n $SYSCALLS ]] || log_failure "$target system calls ($SYSCALL_METHOD) round $round"
     read -r t c x i <<<"$CPU_ROW" || true
-    echo "$target,$round,$method,$t,$c,$x,$i,$SYSCALLS" >>"$RESULTS/cpu.csv"
+    echo "$target,$round,$method,$t,$c,$x,$i,$SYSCALLS,$SYSCALL_METHOD" >>"$RESULTS/cpu.csv"
     say "cost round $round $target: ${t:-?} txns; per transaction ${c:--} us CPU," \
-      "${x:--} context switches, ${i:--} instructions, ${SYSCALLS:--} system calls"
+      "${x:--} context switches, ${i:--} instructions," \
+      "${SYSCALLS:--} system calls ($SYSCALL_METHOD)"
   done
 }
 

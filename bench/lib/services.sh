@@ -249,7 +249,7 @@ ensure_alive() {
 
 # Stops pgmux, PgBouncer and PostgreSQL (whatever was started), keeps their logs.
 stop_services() {
-  [[ -n $PGMUX_PID ]] && stop_process "$PGMUX_PID" pgmux TERM 15
+  [[ -n $PGMUX_PID ]] && stop_process "$PGMUX_PID" "$(pgmux_comm)" TERM 15
   PGMUX_PID=""
   [[ -n ${WORK:-} ]] || return 0
   stop_process "$(bouncer_pid)" pgbouncer TERM 10

@@ -3,7 +3,9 @@
 
 Reads RESULTS/results.csv (one row per pgbench run) and, when present, RESULTS/cpu.csv
 and RESULTS/memory.csv; writes RESULTS/summary.csv and RESULTS/tps.dat and prints the
-report table on stdout. Standard library only; single-threaded.
+report table on stdout. Files from older runs without the steady-state CPU columns (or
+cpu.csv's syscall_method) are read too; those figures are then left out. Standard library
+only; single-threaded.
 """
 
 import csv
@@ -45,8 +47,16 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+# results.csv columns of the steady-state CPU window, in the order cell_medians keeps them
+# (tuple positions 5 to 8).
+WINDOW_COLUMNS = ("window_tps", "machine_busy_pct", "proxy_cpu_us_per_txn",
+                  "other_cpu_us_per_txn")
+WINDOW_TPS, BUSY_PCT, PROXY_US, OTHER_US = 5, 6, 7, 8
+
+
 def cell_medians(rows):
-    """{(mode, protocol, clients): {target: (tps, lat_mean, lat_p99, ok_runs, runs)}}."""
+    """{(mode, protocol, clients): {target: (tps, lat_mean, lat_p99, ok_runs, runs,
+    window_tps, machine_busy_pct, proxy_cpu_us_per_txn, other_cpu_us_per_txn)}}."""
     grouped, order = {}, []
     for row in rows:
         cell = (row["mode"], row["protocol"], int(row["clients"]))
@@ -68,7 +78,7 @@ def cell_medians(rows):
                 median(number(r["lat_p99_ms"]) for r in runs),
                 sum(1 for t in tps if t is not None),
                 len(runs),
-            )
+            ) + tuple(median(number(r.get(k)) for r in runs) for k in WINDOW_COLUMNS)
     return result
 
 
@@ -79,10 +89,44 @@ SUMMARY_FIELDS = [
     "direct_lat_p99_ms", "pgbouncer_lat_p99_ms", "pgmux_lat_p99_ms",
     "pgbouncer_added_lat_ms", "pgmux_added_lat_ms",
     "pgbouncer_added_p99_ms", "pgmux_added_p99_ms", "failed_runs",
+    "direct_window_tps", "pgbouncer_window_tps", "pgmux_window_tps",
+    "direct_machine_busy_pct", "pgbouncer_machine_busy_pct", "pgmux_machine_busy_pct",
+    "pgbouncer_proxy_cpu_us", "pgmux_proxy_cpu_us",
+    "direct_other_cpu_us", "pgbouncer_other_cpu_us", "pgmux_other_cpu_us",
+    "zero_cost_bound_tps", "bound_vs_pgbouncer",
 ]
 
+# PgBouncer's machine busy % from which the zero-cost proxy bound applies.
+SATURATED_PCT = 90.0
 
-def summary_row(cell, per_target):
+
+def cpu_count(results):
+    """CPUs of the machine that ran the benchmark: nproc from machine.txt when present."""
+    try:
+        with open(os.path.join(results, "machine.txt")) as f:
+            for line in f:
+                if line.startswith("nproc:"):
+                    return int(line.split(":", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return os.cpu_count() or 1
+
+
+def zero_cost_bound(per_target, ncpu):
+    """(bound_tps, bound / PgBouncer's median tps, PgBouncer's busy %) of a cell.
+
+    bound_tps = ncpu * 1e6 / the CPU (us) everything but PgBouncer spent per transaction in
+    PgBouncer's run: the tps a proxy that costs nothing would reach with the machine fully
+    busy. None where PgBouncer did not run or its window was not measured."""
+    if "pgbouncer" not in per_target:
+        return None, None, None
+    bouncer = per_target["pgbouncer"]
+    other = bouncer[OTHER_US]
+    bound = ncpu * 1e6 / other if other else None
+    return bound, ratio(bound, bouncer[0]), bouncer[BUSY_PCT]
+
+
+def summary_row(cell, per_target, ncpu):
     get = lambda t, i: per_target[t][i] if t in per_target else None  # noqa: E731
     row = {"mode": cell[0], "protocol": cell[1], "clients": cell[2]}
     for t in TARGETS:
@@ -96,11 +140,21 @@ def summary_row(cell, per_target):
             row[t + "_added_lat_ms"] = fmt(diff(get(t, 1), get("direct", 1)), 3)
             row[t + "_added_p99_ms"] = fmt(diff(get(t, 2), get("direct", 2)), 3)
     row["failed_runs"] = sum(v[4] - v[3] for v in per_target.values())
+    for t in TARGETS:
+        row[t + "_window_tps"] = fmt(get(t, WINDOW_TPS), 1)
+        row[t + "_machine_busy_pct"] = fmt(get(t, BUSY_PCT), 1)
+        row[t + "_other_cpu_us"] = fmt(get(t, OTHER_US), 2)
+        if t != "direct":
+            row[t + "_proxy_cpu_us"] = fmt(get(t, PROXY_US), 2)
+    bound, vs_bouncer, busy = zero_cost_bound(per_target, ncpu)
+    if busy is not None and busy >= SATURATED_PCT:  # the bound assumes a saturated machine
+        row["zero_cost_bound_tps"] = fmt(bound, 1)
+        row["bound_vs_pgbouncer"] = fmt(vs_bouncer, 3)
     return row
 
 
-def write_summary(path, medians):
-    rows = [summary_row(cell, per_target) for cell, per_target in medians.items()]
+def write_summary(path, medians, ncpu):
+    rows = [summary_row(cell, per_target, ncpu) for cell, per_target in medians.items()]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS, restval="")
         writer.writeheader()
@@ -142,12 +196,48 @@ def print_throughput(rows):
                 r["pgmux_added_p99_ms"] or "-"))
 
 
+def print_window(medians, ncpu):
+    """Where the CPU goes in the steady-state window of the select-only runs."""
+    cells = [(c, p) for c, p in medians.items() if c[0] == "select-only"]
+    if not any(v[BUSY_PCT] is not None for _, p in cells for v in p.values()):
+        return  # results.csv from before the window columns, or no select-only cell
+    print("\nWhere the CPU goes (steady-state window, median of rounds)")
+    print("  select-only; busy%% of %d CPUs; us of CPU per transaction: proxy = the proxy process," % ncpu)
+    print("  other = the rest of the machine's busy CPU (PostgreSQL, pgbench, the kernel...)")
+    head = "  %-9s %7s  %-10s %10s %6s %9s %9s"
+    print(head % ("protocol", "clients", "target", "window_tps", "busy%", "proxy_us", "other_us"))
+    for (mode, protocol, clients), per_target in cells:
+        first = True
+        for t in TARGETS:
+            if t not in per_target:
+                continue
+            v = per_target[t]
+            print(head % (protocol if first else "", clients if first else "", t,
+                          fmt(v[WINDOW_TPS], 1) or "-", fmt(v[BUSY_PCT], 1) or "-",
+                          fmt(v[PROXY_US], 2) or "-", fmt(v[OTHER_US], 2) or "-"))
+            first = False
+        bound, vs_bouncer, busy = zero_cost_bound(per_target, ncpu)
+        if bound is None:
+            if "pgbouncer" in per_target:
+                print("    zero-cost proxy bound: no steady-state window in PgBouncer's runs (failed,"
+                      " shorter than 3 s, or logins outlasted the allowance)")
+        elif busy is None or busy < SATURATED_PCT:
+            print("    zero-cost proxy bound: does not apply, the machine was not saturated"
+                  " in PgBouncer's run (busy %s%% < %.0f%%)" % (fmt(busy, 1) or "?", SATURATED_PCT))
+        else:
+            print("    zero-cost proxy bound: %d x 1e6 / %s us = %.0f tps: at most %s x PgBouncer"
+                  " (%s tps) for any proxy here" % (
+                      ncpu, fmt(per_target["pgbouncer"][OTHER_US], 2), bound,
+                      fmt(vs_bouncer, 2) or "?", fmt(per_target["pgbouncer"][0], 1) or "?"))
+
+
 def print_cpu(rows):
     if not rows:
         return
     print("\nProxy CPU cost per transaction (pgbench -S -M simple, 10 clients; median of rounds)")
-    print("  %-10s %-12s %12s %12s %14s %12s" % (
-        "proxy", "method", "cpu_us/txn", "ctxsw/txn", "instr/txn", "syscalls/txn"))
+    print("  %-10s %-12s %12s %12s %14s %12s  %-15s" % (
+        "proxy", "method", "cpu_us/txn", "ctxsw/txn", "instr/txn", "syscalls/txn",
+        "syscalls via"))
     for target in ("pgbouncer", "pgmux"):
         mine = [r for r in rows if r["target"] == target]
         if not mine:
@@ -155,9 +245,10 @@ def print_cpu(rows):
         cols = [median(number(r[k]) for r in mine)
                 for k in ("cpu_us_per_txn", "ctxsw_per_txn", "instructions_per_txn",
                           "syscalls_per_txn")]
-        print("  %-10s %-12s %12s %12s %14s %12s" % (
+        via = "/".join(dict.fromkeys(r.get("syscall_method") or "-" for r in mine))
+        print("  %-10s %-12s %12s %12s %14s %12s  %-15s" % (
             target, mine[0]["method"], fmt(cols[0], 2) or "-", fmt(cols[1], 3) or "-",
-            fmt(cols[2], 0) or "-", fmt(cols[3], 2) or "-"))
+            fmt(cols[2], 0) or "-", fmt(cols[3], 2) or "-", via))
 
 
 def print_memory(rows):
@@ -175,10 +266,12 @@ def print_memory(rows):
 def main():
     results = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "results")
+    ncpu = cpu_count(results)
     medians = cell_medians(read_csv(os.path.join(results, "results.csv")))
-    rows = write_summary(os.path.join(results, "summary.csv"), medians)
+    rows = write_summary(os.path.join(results, "summary.csv"), medians, ncpu)
     write_plot_data(os.path.join(results, "tps.dat"), medians)
     print_throughput(rows)
+    print_window(medians, ncpu)
     print_cpu(read_csv(os.path.join(results, "cpu.csv")))
     print_memory(read_csv(os.path.join(results, "memory.csv")))
 
