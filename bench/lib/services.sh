@@ -163,12 +163,13 @@ start_bouncer() {
     die "PgBouncer is not listening on $BOUNCER_PORT; see $WORK/bouncer/pgbouncer.log"
 }
 
-# Writes pgmux's YAML: transaction mode, pool 20, workers auto, the same SCRAM secret.
+# Writes pgmux's YAML: transaction mode, pool 20, workers auto (BENCH_PGMUX_WORKERS),
+# the same SCRAM secret.
 write_pgmux_config() {
   cat >"$WORK/pgmux.yaml" <<YAML
 # pgmux benchmark configuration (written by bench/run.sh)
 listen: { host: 127.0.0.1, port: $PGMUX_PORT }
-workers: auto
+workers: ${BENCH_PGMUX_WORKERS:-auto}
 log_level: warn          # no per-connection log lines (PgBouncer: log_connections = 0)
 max_client_connections: $MAX_CLIENTS
 pool_mode: transaction
