@@ -25,7 +25,7 @@ util::Error connection_error(const ServerTarget& target, std::string_view what) 
 }
 
 awaitable<bool> write_all(tcp::socket& socket, const std::string& data) {
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), use_nothrow);
+  auto [ec, n] = co_await send_all(socket, asio::buffer(data));
   co_return !ec;
 }
 

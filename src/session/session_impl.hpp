@@ -160,8 +160,6 @@ class Session {
   awaitable<PumpEnd> server_to_client();
   awaitable<std::tuple<error_code, size_t>> write_segments();
   awaitable<std::tuple<error_code, size_t>> write_runs(const char* base);
-  static awaitable<std::tuple<error_code, size_t>> send_all(
-      tcp::socket& socket, std::vector<asio::const_buffer>& buffers);
   std::optional<PumpEnd> transaction_end();
   // ---- forwarding (forwarding.cpp) ----
   // Walks client bytes: counts requests, renames prepared statements, replaces

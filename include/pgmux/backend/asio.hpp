@@ -6,6 +6,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <chrono>
 #include <optional>
+#include <tuple>
+#include <vector>
 
 #include "pgmux/util/buffer.hpp"
 
@@ -28,6 +30,14 @@ inline asio::mutable_buffer read_room(util::Buffer& buffer, size_t n = 1) {
   char* at = buffer.write_area(n);
   return asio::buffer(at, buffer.writable());
 }
+
+// Writes `buffers` whole. What the socket takes at once goes out in one non-blocking
+// sendmsg from the calling thread; only a remainder waits for the reactor. (An
+// asynchronous write that completes at once still costs a trip through the scheduler,
+// and with it a non-blocking epoll_wait.) `buffers` is consumed.
+awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket,
+                                                  std::vector<asio::const_buffer>& buffers);
+awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::const_buffer buffer);
 
 // Runs `op`; if it has not finished after `timeout`, cancels it and returns nullopt.
 template <class T>

@@ -1,0 +1,69 @@
+// send_all(): writes that skip the reactor when the socket takes them at once.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
+
+#include "pgmux/backend/asio.hpp"
+
+namespace pgmux {
+namespace {
+
+constexpr size_t kMaxIov = 64;
+
+// One sendmsg with MSG_DONTWAIT. Returns the bytes sent; a full socket buffer is not an
+// error (0 or a short count), a failed connection is (`ec`).
+size_t send_now(tcp::socket& socket, const asio::const_buffer* buffers, size_t count,
+                error_code& ec) {
+  std::array<iovec, kMaxIov> iov;
+  count = std::min(count, kMaxIov);
+  for (size_t i = 0; i < count; ++i) {
+    iov[i].iov_base = const_cast<void*>(buffers[i].data());
+    iov[i].iov_len = buffers[i].size();
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = count;
+  for (;;) {
+    ssize_t n = ::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec = error_code(errno, asio::error::get_system_category());
+    }
+    return 0;
+  }
+}
+
+// Drops the first `n` bytes from a list of buffers.
+void advance(std::vector<asio::const_buffer>& buffers, size_t n) {
+  size_t whole = 0;
+  while (whole < buffers.size() && n >= buffers[whole].size()) n -= buffers[whole++].size();
+  buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(whole));
+  if (!buffers.empty()) buffers.front() += n;
+}
+
+}  // namespace
+
+awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket,
+                                                  std::vector<asio::const_buffer>& buffers) {
+  size_t total = asio::buffer_size(buffers);
+  error_code ec;
+  size_t sent = send_now(socket, buffers.data(), buffers.size(), ec);
+  if (ec || sent == total) co_return std::tuple{ec, sent};
+  advance(buffers, sent);
+  auto [wec, rest] = co_await asio::async_write(socket, buffers, use_nothrow);
+  co_return std::tuple{wec, sent + rest};
+}
+
+awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::const_buffer buffer) {
+  error_code ec;
+  size_t sent = send_now(socket, &buffer, 1, ec);
+  if (ec || sent == buffer.size()) co_return std::tuple{ec, sent};
+  buffer += sent;
+  auto [wec, rest] = co_await asio::async_write(socket, buffer, use_nothrow);
+  co_return std::tuple{wec, sent + rest};
+}
+
+}  // namespace pgmux
