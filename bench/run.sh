@@ -153,7 +153,7 @@ python:      $(version_of "$PYTHON" --version)
 gnuplot:     $(version_of gnuplot --version)
 perf:        $(version_of perf --version)
 strace:      $(version_of strace -V)
-settings:    rounds $ROUNDS, $SECONDS_PER_RUN s per run, quick $QUICK, scale $SCALE, pool_size $POOL_SIZE
+settings:    rounds $ROUNDS, $SECONDS_PER_RUN s per run, quick $QUICK, scale $SCALE, pool_size $POOL_SIZE, pgmux workers ${BENCH_PGMUX_WORKERS:-auto}
 matrix:      modes [$MODES], protocols [$PROTOCOLS], clients [$CLIENTS], churn $CHURN
 direct:      up to $DIRECT_MAX clients (max_connections $PG_MAX_CONNECTIONS)
 postgresql:  fsync off, synchronous_commit off, full_page_writes off, autovacuum off, shared_buffers 256MB
