@@ -374,13 +374,7 @@ awaitable<std::optional<PumpEnd>> Session::relay() {
       if (auto end = co_await forward_client()) co_return end;
     }
     if (outstanding_ > 0 && !unsynced_ && !copy_in_ && c_remaining_ == 0 && cin_.empty()) {
-      auto [ec, n] = co_await server_->socket().async_read_some(
-          read_room(in, kReadChunk), use_nothrow);
-      in.commit(n);
-      if (ec) {
-        co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
-                                                       : PumpEnd::kServerGone;
-      }
+      if (auto end = co_await read_server()) co_return end;
       if (auto end = co_await forward_server()) co_return end;
       continue;
     }
@@ -388,13 +382,7 @@ awaitable<std::optional<PumpEnd>> Session::relay() {
       co_return std::nullopt;
     }
     // Inside a transaction, between statements: the server owes nothing.
-    auto [ec, n] = co_await client_.async_read_some(
-        read_room(cin_, kReadChunk), use_nothrow);
-    cin_.commit(n);
-    if (ec) {
-      co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
-                                                     : PumpEnd::kClientGone;
-    }
+    if (auto end = co_await read_client()) co_return end;
   }
 }
 
@@ -470,14 +458,9 @@ awaitable<PumpEnd> Session::client_to_server() {
       if (releasing_ || !answered_) co_return PumpEnd::kInterrupted;
     }
     answered_ = false;
-    auto [ec, n] = co_await client_.async_read_some(
-        read_room(cin_, kReadChunk), use_nothrow);
-    cin_.commit(n);
+    auto end = co_await read_client();
     if (releasing_) co_return PumpEnd::kInterrupted;
-    if (ec) {
-      co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
-                                                     : PumpEnd::kClientGone;
-    }
+    if (end) co_return *end;
   }
 }
 
@@ -504,14 +487,25 @@ awaitable<PumpEnd> Session::server_to_client() {
         if (waiting_for_answer_) request().kick.cancel();  // the client may have more to say
       }
     }
-    auto [ec, n] = co_await server_->socket().async_read_some(
-        read_room(in, kReadChunk), use_nothrow);
-    in.commit(n);
-    if (ec) {
-      co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted
-                                                     : PumpEnd::kServerGone;
-    }
+    if (auto end = co_await read_server()) co_return *end;
   }
+}
+
+// Reads what the client or the server has sent into cin_ or the server's buffer. The end
+// of the attached phase when the read failed (cancelled: interrupted; else the peer left).
+awaitable<std::optional<PumpEnd>> Session::read_client() {
+  auto [ec, n] = co_await client_.async_read_some(read_room(cin_, kReadChunk), use_nothrow);
+  cin_.commit(n);
+  if (!ec) co_return std::nullopt;
+  co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kClientGone;
+}
+
+awaitable<std::optional<PumpEnd>> Session::read_server() {
+  auto& in = server_->in();
+  auto [ec, n] = co_await server_->socket().async_read_some(read_room(in, kReadChunk), use_nothrow);
+  in.commit(n);
+  if (!ec) co_return std::nullopt;
+  co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kServerGone;
 }
 
 // Every request has its answer: whether the attached phase ends here.

@@ -156,6 +156,8 @@ class Session {
   awaitable<std::optional<PumpEnd>> relay();
   awaitable<std::optional<PumpEnd>> forward_client();
   awaitable<std::optional<PumpEnd>> forward_server();
+  awaitable<std::optional<PumpEnd>> read_client();
+  awaitable<std::optional<PumpEnd>> read_server();
   awaitable<PumpEnd> client_to_server();
   awaitable<PumpEnd> server_to_client();
   awaitable<std::tuple<error_code, size_t>> write_segments();

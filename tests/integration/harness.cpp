@@ -407,6 +407,16 @@ std::string PgmuxConfig::default_users() {
          "  " + kMd5User + ":\n    auth: md5\n    password: " + kMd5Password + "\n";
 }
 
+PgmuxConfig PgmuxConfig::transaction(const std::string& db, int pool_size, std::string users) {
+  PgmuxConfig config;
+  config.pool_mode = "transaction";
+  config.pool_size = pool_size;
+  config.workers = 1;
+  config.users = std::move(users);
+  config.databases = {{.name = db}};
+  return config;
+}
+
 std::string PgmuxConfig::trust_users() {
   return std::string("users:\n") +
          "  " + kScramUser + ":\n    auth: trust\n    server_password: " + kScramPassword + "\n" +

@@ -171,6 +171,8 @@ struct PgmuxConfig {
   // default_users() with kScramUser logging in to pgmux by trust (for the raw protocol client);
   // pgmux still logs in to the server with kScramPassword.
   static std::string trust_users();
+  // Transaction mode, one worker, database `db` only.
+  static PgmuxConfig transaction(const std::string& db, int pool_size, std::string users = "");
   std::string yaml() const;          // port must be set
 };
 

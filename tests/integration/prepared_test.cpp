@@ -16,13 +16,7 @@ constexpr Oid kText = 25;
 // One worker, so every client shares one idle list and consecutive transactions of a client
 // really change servers while another client churns.
 PgmuxConfig tx_config(int pool_size, std::string users = "") {
-  PgmuxConfig config;
-  config.pool_mode = "transaction";
-  config.pool_size = pool_size;
-  config.workers = 1;
-  config.users = std::move(users);
-  config.databases = {{.name = kDb}};
-  return config;
+  return PgmuxConfig::transaction(kDb, pool_size, std::move(users));
 }
 
 PgConn must_connect(const PgmuxProcess& pgmux) {

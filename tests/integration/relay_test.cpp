@@ -11,13 +11,7 @@ namespace {
 constexpr const char* kDb = "pgmux_test";
 
 PgmuxConfig tx_config(int pool_size, std::string users = "") {
-  PgmuxConfig config;
-  config.pool_mode = "transaction";
-  config.pool_size = pool_size;
-  config.workers = 1;
-  config.users = std::move(users);
-  config.databases = {{.name = kDb}};
-  return config;
+  return PgmuxConfig::transaction(kDb, pool_size, std::move(users));
 }
 
 std::string flush_message() { return std::string("H\0\0\0\4", 5); }
