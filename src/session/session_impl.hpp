@@ -23,6 +23,13 @@
 
 namespace pgmux::session {
 
+// How much a read of a client or server socket asks room for.
+constexpr size_t kReadChunk = 16 * 1024;
+
+// An ErrorResponse's fields (session.cpp).
+protocol::ErrorFields error_fields(std::string_view severity, std::string_view code,
+                                   std::string message);
+
 // How the attached phase (a server serving this client) ended.
 enum class PumpEnd {
   kReleased,          // transaction over, server clean: give it back
