@@ -92,7 +92,8 @@ class Pool {
   // yet, dequeues the waiter and returns kWait: the caller gives up (timeout/shutdown).
   Checkout finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_point now);
 
-  // A clean server comes back: to the oldest waiter if any, else to its worker's idle
+  // A clean server comes back: to the oldest waiter if any (or to a waiter on the
+  // server's worker that queued within 1 ms after the oldest), else to its worker's idle
   // list. A server past its lifetime is refused: it is returned (its slot freed) and
   // the caller closes it.
   [[nodiscard]] std::unique_ptr<PooledServer> release(std::unique_ptr<PooledServer> server,
