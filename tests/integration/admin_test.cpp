@@ -18,52 +18,6 @@ namespace {
 constexpr const char* kDb = "pgmux_admin";
 constexpr const char* kPauseDb = "pgmux_pause";
 
-// What psql -A -F'|' printed: the header line and the rows, split at '|'.
-struct PsqlTable {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-
-  int column(const std::string& name) const {
-    for (size_t i = 0; i < header.size(); ++i) {
-      if (header[i] == name) return static_cast<int>(i);
-    }
-    return -1;
-  }
-  // Column `name` of the first row whose column `key` is `value`; nullopt when none.
-  std::optional<std::string> lookup(const std::string& key, const std::string& value,
-                                    const std::string& name) const {
-    int k = column(key), n = column(name);
-    if (k < 0 || n < 0) return std::nullopt;
-    for (const auto& row : rows) {
-      if (static_cast<int>(row.size()) > std::max(k, n) && row[k] == value) return row[n];
-    }
-    return std::nullopt;
-  }
-};
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::string item;
-  std::stringstream in(text);
-  while (std::getline(in, item, sep)) out.push_back(item);
-  if (!text.empty() && text.back() == sep) out.push_back("");
-  return out;
-}
-
-PsqlTable parse_table(const std::string& out) {
-  PsqlTable t;
-  std::vector<std::string> lines = split(out, '\n');
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].empty() && i + 1 == lines.size()) break;
-    if (i == 0) {
-      t.header = split(lines[i], '|');
-    } else {
-      t.rows.push_back(split(lines[i], '|'));
-    }
-  }
-  return t;
-}
-
 // Runs one console command through psql (unaligned, '|'-separated, header, no footer).
 CommandResult psql_admin(const PgmuxProcess& pgmux, const std::string& sql,
                          const std::string& user = kScramUser,
@@ -190,7 +144,7 @@ TEST_F(AdminTest, ShowPoolsHasPgBouncerColumnsAndPoolRow) {
   ASSERT_TRUE(c.exec("SELECT 1").ok());
   CommandResult r = psql_admin(pgmux, "SHOW POOLS");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 16),
             "database,user,cl_active,cl_waiting,cl_active_cancel_req,cl_waiting_cancel_req,"
             "sv_active,sv_active_cancel,sv_being_canceled,sv_idle,sv_used,sv_tested,sv_login,"
@@ -214,7 +168,7 @@ TEST_F(AdminTest, ShowStatsCountsQueries) {
   for (const char* sql : {"SELECT 1", "SELECT 2", "SELECT 3"}) ASSERT_TRUE(c.exec(sql).ok()) << sql;
   CommandResult r = psql_admin(pgmux, "SHOW STATS");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 15),
             "database,total_xact_count,total_query_count,total_received,total_sent,"
             "total_xact_time,total_query_time,total_wait_time,avg_xact_count,avg_query_count,"
@@ -232,7 +186,7 @@ TEST_F(AdminTest, ShowClientsListsHeldClientAndConsoleClient) {
   ASSERT_TRUE(c.ok());
   CommandResult r = psql_admin(pgmux, "SHOW CLIENTS");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 17),
             "type,user,database,state,addr,port,local_addr,local_port,connect_time,request_time,"
             "wait,wait_us,close_needed,ptr,link,remote_pid,tls");
@@ -254,7 +208,7 @@ TEST_F(AdminTest, ShowServersShowsBackendPid) {
   ASSERT_TRUE(pid.ok()) << pid.error();
   CommandResult r = psql_admin(pgmux, "SHOW SERVERS");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 6), "type,user,database,state,addr,port");
   EXPECT_EQ(t.lookup("remote_pid", pid.value(), "database"), kDb) << r.out;
   EXPECT_EQ(t.lookup("remote_pid", pid.value(), "user"), kScramUser) << r.out;
@@ -270,7 +224,7 @@ TEST_F(AdminTest, ShowDatabasesListsConfiguredAndAdminDatabases) {
   ASSERT_TRUE(pgmux.start());
   CommandResult r = psql_admin(pgmux, "SHOW DATABASES");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 4), "name,host,port,database");
   EXPECT_EQ(t.lookup("name", kDb, "port"), std::to_string(PgCluster::get().port())) << r.out;
   EXPECT_EQ(t.lookup("name", kDb, "host"), "127.0.0.1") << r.out;
@@ -285,7 +239,7 @@ TEST_F(AdminTest, ShowConfigHasSettingsButNoPasswords) {
   ASSERT_TRUE(pgmux.start());
   CommandResult r = psql_admin(pgmux, "SHOW CONFIG");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 4), "key,value,default,changeable");
   EXPECT_EQ(t.lookup("key", "pool_size", "value"), "5") << r.out;
   EXPECT_EQ(t.lookup("key", "admin.admin_users", "value"), kScramUser) << r.out;
@@ -306,7 +260,7 @@ TEST_F(AdminTest, ShowHelpListsCommands) {
   ASSERT_TRUE(pgmux.start());
   CommandResult r = psql_admin(pgmux, "show help;");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 2), "command,description");
   for (const char* command : {"SHOW POOLS", "SHOW STATS", "PAUSE [db]", "RESUME [db]", "KILL db",
                               "RECONNECT [db]", "RELOAD", "SHUTDOWN"}) {
@@ -320,7 +274,7 @@ TEST_F(AdminTest, ShowNodesWithoutReplicasIsEmpty) {
   ASSERT_TRUE(pgmux.start());
   CommandResult r = psql_admin(pgmux, "SHOW NODES");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 3), "database,node,role");
   EXPECT_EQ(t.rows.size(), 0u) << r.out;
 }
@@ -330,7 +284,7 @@ TEST_F(AdminTest, ShowUsersShowsConsoleRights) {
   ASSERT_TRUE(pgmux.start());
   CommandResult r = psql_admin(pgmux, "SHOW USERS");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(t.lookup("name", kScramUser, "admin"), "1") << r.out;
   EXPECT_EQ(t.lookup("name", kScramUser, "stats"), "0") << r.out;
   EXPECT_EQ(t.lookup("name", kScramUser, "auth"), "scram-sha-256") << r.out;
@@ -346,7 +300,7 @@ TEST_F(AdminTest, ShowListsCountsObjects) {
   ASSERT_TRUE(c.exec("SELECT 1").ok());
   CommandResult r = psql_admin(pgmux, "SHOW LISTS");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(header_prefix(t, 2), "list,items");
   EXPECT_EQ(t.lookup("list", "databases", "items"), "2") << r.out;
   EXPECT_EQ(t.lookup("list", "users", "items"), "2") << r.out;
@@ -470,7 +424,7 @@ TEST_F(AdminTest, StatsUserCanShowPools) {
   ASSERT_TRUE(pgmux.start());
   CommandResult r = psql_admin(pgmux, "SHOW POOLS", kMd5User, kMd5Password);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  EXPECT_EQ(parse_table(r.out).column("cl_active"), 2) << r.out;
+  EXPECT_EQ(parse_psql_table(r.out).column("cl_active"), 2) << r.out;
 }
 
 TEST_F(AdminTest, StatsUserPauseIs42501AndPausesNothing) {
@@ -538,7 +492,7 @@ TEST_F(AdminTest, UserOutsideConsoleListsIsRefused42501) {
   EXPECT_PRED2(contains, c.error, "42501");
   CommandResult r = psql_admin(pgmux, "SHOW USERS");
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   EXPECT_EQ(t.lookup("name", "plain", "admin"), "0") << r.out;
   EXPECT_EQ(t.lookup("name", "plain", "stats"), "0") << r.out;
 }

@@ -624,4 +624,44 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return file;
 }
 
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::string item;
+  std::stringstream in(text);
+  while (std::getline(in, item, sep)) out.push_back(item);
+  if (!text.empty() && text.back() == sep) out.push_back("");
+  return out;
+}
+
+int PsqlTable::column(const std::string& name) const {
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::optional<std::string> PsqlTable::lookup(const std::string& key, const std::string& value,
+                                             const std::string& name) const {
+  int k = column(key), n = column(name);
+  if (k < 0 || n < 0) return std::nullopt;
+  for (const auto& row : rows) {
+    if (static_cast<int>(row.size()) > std::max(k, n) && row[k] == value) return row[n];
+  }
+  return std::nullopt;
+}
+
+PsqlTable parse_psql_table(const std::string& out) {
+  PsqlTable t;
+  std::vector<std::string> lines = split(out, '\n');
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].empty() && i + 1 == lines.size()) break;
+    if (i == 0) {
+      t.header = split(lines[i], '|');
+    } else {
+      t.rows.push_back(split(lines[i], '|'));
+    }
+  }
+  return t;
+}
+
 }  // namespace pgmux::itest

@@ -357,5 +357,19 @@ std::string lower(std::string text);
 std::string unique_tag(const std::string& prefix);
 // `needle` occurs in `haystack` (for EXPECT_PRED2 messages that show both).
 bool contains(const std::string& haystack, const std::string& needle);
+// `text` cut at each `sep` (a trailing `sep` gives a last empty piece).
+std::vector<std::string> split(const std::string& text, char sep);
+
+// What psql -A -F'|' printed: the header line and the rows, split at '|'.
+struct PsqlTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+
+  int column(const std::string& name) const;  // -1 when there is none
+  // Column `name` of the first row whose column `key` is `value`; nullopt when none.
+  std::optional<std::string> lookup(const std::string& key, const std::string& value,
+                                    const std::string& name) const;
+};
+PsqlTable parse_psql_table(const std::string& out);
 
 }  // namespace pgmux::itest

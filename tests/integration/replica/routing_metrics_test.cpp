@@ -43,40 +43,6 @@ std::string placement(PgConn& conn, const std::string& sql = "SELECT pg_is_in_re
   return r.value();
 }
 
-// What psql -A -F'|' printed: the header line and the rows, split at '|'.
-struct PsqlTable {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  int column(const std::string& name) const {
-    for (size_t i = 0; i < header.size(); ++i) {
-      if (header[i] == name) return static_cast<int>(i);
-    }
-    return -1;
-  }
-};
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::string item;
-  std::stringstream in(text);
-  while (std::getline(in, item, sep)) out.push_back(item);
-  if (!text.empty() && text.back() == sep) out.push_back("");
-  return out;
-}
-
-PsqlTable parse_table(const std::string& out) {
-  PsqlTable t;
-  for (const std::string& line : split(out, '\n')) {
-    if (line.empty()) continue;
-    if (t.header.empty()) {
-      t.header = split(line, '|');
-    } else {
-      t.rows.push_back(split(line, '|'));
-    }
-  }
-  return t;
-}
-
 class RoutingMetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -195,7 +161,7 @@ TEST_F(RoutingMetricsTest, NodeGaugesAndShowNodesReportBothNodesHealthy) {
 
   CommandResult r = show_nodes();
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  PsqlTable t = parse_table(r.out);
+  PsqlTable t = parse_psql_table(r.out);
   int db = t.column("database"), node = t.column("node"), role = t.column("role"),
       healthy = t.column("healthy"), lag_bytes = t.column("lag_bytes"), lag_seconds = t.column("lag_seconds");
   ASSERT_TRUE(db >= 0 && node >= 0 && role >= 0 && healthy >= 0 && lag_bytes >= 0 && lag_seconds >= 0)
