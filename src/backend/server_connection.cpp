@@ -119,7 +119,7 @@ awaitable<util::Status> login(ServerConnection& conn, const ServerTarget& target
       }
       case protocol::msg::kParameterStatus:
         if (auto ps = protocol::parse_parameter_status(body)) {
-          conn.params[std::string(ps->name)] = std::string(ps->value);
+          conn.set_param(std::string(ps->name), std::string(ps->value));
         }
         break;
       case protocol::msg::kBackendKeyData:
@@ -206,9 +206,8 @@ awaitable<util::Result<protocol::Header>> read_message(tcp::socket& socket, util
       co_return util::make_error(std::string(sqlstate::kProtocolViolation), header.error);
     }
     size_t want = header.length ? header.wire_size() - buffer.size() : protocol::kHeaderSize;
-    char* area = buffer.write_area(std::max<size_t>(want, 4096));
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(area, buffer.writable()),
-                                                   use_nothrow);
+    auto [ec, n] =
+        co_await read_some(socket, read_room(buffer, std::max<size_t>(want, 4096)), use_nothrow);
     if (ec) {
       co_return util::make_error(std::string(sqlstate::kConnectionFailure),
                                  ec == asio::error::eof ? "server closed the connection"
@@ -235,7 +234,7 @@ awaitable<util::Status> internal_query(ServerConnection& server, std::string sql
                                                           header->length - 4);
     if (header->type == protocol::msg::kParameterStatus) {
       if (auto ps = protocol::parse_parameter_status(body)) {
-        server.params[std::string(ps->name)] = std::string(ps->value);
+        server.set_param(std::string(ps->name), std::string(ps->value));
       }
     } else if (header->type == protocol::msg::kDataRow && row && row->empty()) {
       auto values = protocol::parse_data_row(body);

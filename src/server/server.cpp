@@ -59,7 +59,7 @@ awaitable<void> warm_connect(std::shared_ptr<session::PoolEntry> entry,
   }
   entry->pool.connected();
   if (!entry->pool.has_server_params()) {
-    entry->pool.set_server_params({(*conn)->params.begin(), (*conn)->params.end()});
+    entry->pool.set_server_params((*conn)->params());
   }
   auto refused = entry->pool.release(std::move(*conn), pool::Clock::now());
 }

@@ -122,9 +122,8 @@ void Session::log_slow_query(std::chrono::nanoseconds took) {
                entry_ ? entry_->node->address : "-", text);
 }
 
-awaitable<bool> Session::wait_while_paused() {
+awaitable<std::optional<Session::Next>> Session::wait_while_paused() {
   auto& gate = runtime_.pauses();
-  if (!gate.paused(database_)) co_return true;
   auto deadline = pool::Clock::now() + config_->query_wait_timeout;
   ++entry_->paused_waiting;
   waiting_ = true;
@@ -142,7 +141,15 @@ awaitable<bool> Session::wait_while_paused() {
   }
   waiting_ = false;
   --entry_->paused_waiting;
-  co_return ok;
+  if (ok) co_return std::nullopt;
+  protocol::ErrorFields refusal =
+      shutdown_ ? error_fields("FATAL", protocol::sqlstate::kAdminShutdown,
+                               "terminating connection due to administrator command")
+                : error_fields("ERROR", protocol::sqlstate::kQueryCanceled,
+                               "canceling statement due to query_wait_timeout: database \"" +
+                                   database_ + "\" is paused");
+  co_await reject_request(refusal);
+  co_return shutdown_ ? Next::kEnd : Next::kContinue;
 }
 
 metrics::ClientSnapshot Session::describe() const {

@@ -82,7 +82,7 @@ awaitable<std::optional<PumpEnd>> Session::forward_client() {
   size_t n = scan_client(cin_.readable(), terminate, error);
   if (!segments_.empty()) {
     a_busy_ = true;
-    auto [ec, w] = co_await write_segments();
+    auto [ec, w] = co_await send_all(server_->socket(), segments_to_send());
     a_busy_ = false;
     if (ec) co_return PumpEnd::kServerGone;
   }
@@ -112,7 +112,7 @@ awaitable<std::optional<PumpEnd>> Session::forward_server() {
   if (bad) co_return PumpEnd::kServerGone;
   if (!runs_.empty()) {
     retry_capture_ = false;  // the client has seen part of the answer
-    auto [ec, w] = co_await write_runs(in.readable().data());
+    auto [ec, w] = co_await send_all(client_, runs_to_send(in.readable().data()));
     if (ec) co_return PumpEnd::kClientGone;
   }
   in.consume(n);
@@ -151,8 +151,8 @@ awaitable<PumpEnd> Session::client_to_server() {
   }
 }
 
-// Sends segments_ (pieces of cin_ and scratch_) to the server in one gathered write.
-awaitable<std::tuple<error_code, size_t>> Session::write_segments() {
+// segments_ (pieces of cin_ and scratch_) as one gathered write to the server.
+std::vector<asio::const_buffer>& Session::segments_to_send() {
   const char* base = cin_.readable().data();
   auto& gather = request().gather;
   gather.clear();
@@ -161,7 +161,7 @@ awaitable<std::tuple<error_code, size_t>> Session::write_segments() {
     gather.emplace_back(from + seg.offset, seg.length);
   }
   shard_->bytes_received.add(asio::buffer_size(gather));
-  co_return co_await send_all(server_->socket(), gather);
+  return gather;
 }
 
 awaitable<PumpEnd> Session::server_to_client() {
@@ -181,7 +181,7 @@ awaitable<PumpEnd> Session::server_to_client() {
 // Reads what the client or the server has sent into cin_ or the server's buffer. The end
 // of the attached phase when the read failed (cancelled: interrupted; else the peer left).
 awaitable<std::optional<PumpEnd>> Session::read_client() {
-  auto [ec, n] = co_await client_.async_read_some(read_room(cin_, kReadChunk), use_nothrow);
+  auto [ec, n] = co_await read_some(client_, read_room(cin_, kReadChunk), use_nothrow);
   cin_.commit(n);
   if (!ec) co_return std::nullopt;
   co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kClientGone;
@@ -189,7 +189,7 @@ awaitable<std::optional<PumpEnd>> Session::read_client() {
 
 awaitable<std::optional<PumpEnd>> Session::read_server() {
   auto& in = server_->in();
-  auto [ec, n] = co_await server_->socket().async_read_some(read_room(in, kReadChunk), use_nothrow);
+  auto [ec, n] = co_await read_some(server_->socket(), read_room(in, kReadChunk), use_nothrow);
   in.commit(n);
   if (!ec) co_return std::nullopt;
   co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kServerGone;
@@ -216,12 +216,13 @@ std::optional<PumpEnd> Session::transaction_end() {
   return std::nullopt;
 }
 
-awaitable<std::tuple<error_code, size_t>> Session::write_runs(const char* base) {
+// runs_ (pieces of the server's buffer at `base`) as one gathered write to the client.
+std::vector<asio::const_buffer>& Session::runs_to_send(const char* base) {
   auto& gather_out = request().gather_out;
   gather_out.clear();
   for (const auto& [offset, length] : runs_) gather_out.emplace_back(base + offset, length);
   shard_->bytes_sent.add(asio::buffer_size(gather_out));
-  co_return co_await send_all(client_, gather_out);
+  return gather_out;
 }
 
 }  // namespace pgmux::session

@@ -400,7 +400,7 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
         break;
       case protocol::msg::kParameterStatus:
         if (auto ps = protocol::parse_parameter_status(body)) {
-          server_->params[std::string(ps->name)] = std::string(ps->value);
+          server_->set_param(std::string(ps->name), std::string(ps->value));
           set_wanted(std::string(ps->name), std::string(ps->value));
         }
         break;
@@ -524,7 +524,7 @@ awaitable<void> Session::read_back_settings() {
   for (size_t i = 0; i < names.size() && i < row->size(); ++i) {
     if (!(*row)[i]) continue;  // not a setting this server knows
     set_wanted(names[i], *(*row)[i]);
-    server_->params[names[i]] = *(*row)[i];
+    server_->set_param(names[i], *(*row)[i]);
   }
 }
 

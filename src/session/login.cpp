@@ -29,9 +29,9 @@ std::string auth_failed(const std::string& user) {
 awaitable<bool> Session::start() {
   auto ok = co_await with_timeout(login(), config_->client_login_timeout);
   if (!ok) {
+    runtime_.counters.reject(metrics::Reject::kLoginTimeout);  // counted before it is seen
     co_await send_fatal(sqlstate::kQueryCanceled, "canceling authentication due to timeout");
     spdlog::warn("client {}: login timed out", peer_);
-    runtime_.counters.reject(metrics::Reject::kLoginTimeout);
     co_return false;
   }
   if (!*ok) co_return false;
@@ -74,8 +74,7 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
       co_return false;
     }
     if (header.status == protocol::FrameStatus::kNeedMore) {
-      auto [ec, n] = co_await client_.async_read_some(
-          read_room(cin_), use_nothrow);
+      auto [ec, n] = co_await read_some(client_, read_room(cin_), use_nothrow);
       cin_.commit(n);
       if (ec) co_return false;
       continue;
@@ -184,9 +183,16 @@ awaitable<bool> Session::authenticate(const config::UserConfig* user,
   }
   if (!ok) {
     spdlog::warn("client {}: authentication failed for user \"{}\"", peer_, user_name);
-    runtime_.counters.reject(metrics::Reject::kAuthFailed);
+    count_auth_failure();  // when the client left without being told
   }
   co_return ok;
+}
+
+// Counted before the client can read its error (a client that reads the error and then
+// scrapes the metrics finds it counted), and once.
+void Session::count_auth_failure() {
+  if (std::exchange(auth_failure_counted_, true)) return;
+  runtime_.counters.reject(metrics::Reject::kAuthFailed);
 }
 
 // Reads one 'p' message (password, SASL initial response or SASL response) and
@@ -195,6 +201,7 @@ awaitable<std::optional<std::string_view>> Session::read_password_message() {
   auto header = co_await read_login_message(kMaxAuthMessage);
   if (!header) co_return std::nullopt;
   if (header->type != protocol::msg::kPassword) {
+    count_auth_failure();
     co_await send_fatal(sqlstate::kProtocolViolation,
                         std::string("expected password response, got message type ") +
                             header->type);
@@ -208,12 +215,12 @@ awaitable<std::optional<protocol::Header>> Session::read_login_message(uint32_t 
     auto header = protocol::frame_message(cin_.readable(), max_length);
     if (header.status == protocol::FrameStatus::kFrame) co_return header;
     if (header.status == protocol::FrameStatus::kError) {
+      count_auth_failure();
       co_await send_fatal(sqlstate::kProtocolViolation, header.error);
       co_return std::nullopt;
     }
     size_t want = header.length ? header.wire_size() - cin_.size() : protocol::kHeaderSize;
-    auto [ec, n] = co_await client_.async_read_some(
-        read_room(cin_, want), use_nothrow);
+    auto [ec, n] = co_await read_some(client_, read_room(cin_, want), use_nothrow);
     cin_.commit(n);
     if (ec) co_return std::nullopt;
   }
@@ -234,6 +241,7 @@ awaitable<bool> Session::authenticate_scram(const config::UserConfig* user,
   if (!body) co_return false;
   auto initial = protocol::parse_sasl_initial_response(*body);
   if (!initial || initial->mechanism != auth::kScramSha256) {
+    count_auth_failure();
     co_await send_fatal(sqlstate::kProtocolViolation,
                         "client selected an invalid SASL authentication mechanism");
     co_return false;
@@ -241,6 +249,7 @@ awaitable<bool> Session::authenticate_scram(const config::UserConfig* user,
   auto server_first = scram.handle_client_first(initial->data);
   cin_.consume(protocol::kHeaderSize + body->size());
   if (!server_first) {
+    count_auth_failure();
     co_await send_fatal(server_first.error().code, server_first.error().message);
     co_return false;
   }
@@ -256,6 +265,7 @@ awaitable<bool> Session::authenticate_scram(const config::UserConfig* user,
     // (A local: g++ 12 mishandles temporaries of a ?: inside a co_await expression.)
     std::string message = server_final.error().message;
     if (server_final.error().code == sqlstate::kInvalidPassword) message = auth_failed(user_name);
+    count_auth_failure();
     co_await send_fatal(server_final.error().code, std::move(message));
     co_return false;
   }
@@ -279,6 +289,7 @@ awaitable<bool> Session::authenticate_md5(const config::UserConfig& user) {
                                                   auth::md5_salted_response(stored, salt));
   cin_.consume(protocol::kHeaderSize + body->size());
   if (!ok) {
+    count_auth_failure();
     co_await send_fatal(sqlstate::kInvalidPassword, auth_failed(user.name));
     co_return false;
   }

@@ -97,7 +97,7 @@ awaitable<void> Session::run(std::unique_ptr<tcp::socket> socket, Worker& worker
       auto step = s.client_step();
       if (step == ClientStep::kRead) {  // the read is deferred: its state stays in this frame
         if (!s.end_idle_read(
-                co_await s.client_.async_read_some(s.begin_idle_read(), kDeferredNothrow))) {
+                co_await read_some(s.client_, s.begin_idle_read(), kDeferredNothrow))) {
           break;
         }
         continue;
@@ -165,15 +165,8 @@ bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
 // to another node.
 awaitable<Session::Next> Session::serve_request(bool read_only) {
   request_at_ = std::chrono::system_clock::now();
-  if (!co_await wait_while_paused()) {
-    protocol::ErrorFields refusal =
-        shutdown_ ? error_fields("FATAL", sqlstate::kAdminShutdown,
-                                 "terminating connection due to administrator command")
-                  : error_fields("ERROR", sqlstate::kQueryCanceled,
-                                 "canceling statement due to query_wait_timeout: database \"" +
-                                     database_ + "\" is paused");
-    co_await reject_request(refusal);
-    co_return shutdown_ ? Next::kEnd : Next::kContinue;
+  if (runtime_.pauses().paused(database_)) {  // checked here: no coroutine frame when not
+    if (auto refused = co_await wait_while_paused()) co_return *refused;
   }
   for (bool retried = false;;) {
     auto asked = pool::Clock::now();
@@ -244,8 +237,7 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
 }
 
 awaitable<bool> Session::read_client_more() {
-  auto [ec, n] = co_await client_.async_read_some(
-      read_room(cin_, kReadChunk), use_nothrow);
+  auto [ec, n] = co_await read_some(client_, read_room(cin_, kReadChunk), use_nothrow);
   cin_.commit(n);
   co_return !ec;
 }
@@ -309,7 +301,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::open_server() {
   }
   pool.connected();
   if (!pool.has_server_params()) {
-    pool.set_server_params({(*conn)->params.begin(), (*conn)->params.end()});
+    pool.set_server_params((*conn)->params());
   }
   server_ = std::move(*conn);
   spdlog::debug("opened server connection to {} (pid {})", entry_->target.address(),
@@ -318,19 +310,27 @@ awaitable<std::optional<protocol::ErrorFields>> Session::open_server() {
 }
 
 awaitable<std::optional<protocol::ErrorFields>> Session::sync_params() {
+  // The common case: a client with no settings of its own gets a server that the last
+  // such client of this pool left in line with the baseline.
+  const bool plain = changes_.empty();
+  if (plain && server_->in_line_with() == baseline_.get()) co_return std::nullopt;
   std::vector<std::string> changed, reset;
-  std::string sql = build_sync_sql(*baseline_, changes_, server_->params, changed, reset);
-  if (sql.empty()) co_return std::nullopt;
+  std::string sql = build_sync_sql(*baseline_, changes_, server_->params(), changed, reset);
+  if (sql.empty()) {
+    if (plain) server_->set_in_line_with(baseline_);
+    co_return std::nullopt;
+  }
   auto status = co_await backend::run_internal_query(*server_, sql, kInternalQueryTimeout);
   if (!status) co_return error_fields("FATAL", status.error().code, status.error().message);
   for (const auto& name : changed) {
     if (baseline_->count(name)) {
-      set_wanted(name, server_->params[name]);  // the server's spelling of the value
+      auto spelled = server_->params().find(name);  // the server's spelling of the value
+      set_wanted(name, spelled != server_->params().end() ? spelled->second : std::string());
     } else {
-      server_->params[name] = changes_[name];
+      server_->set_param(name, changes_[name]);
     }
   }
-  for (const auto& name : reset) server_->params.erase(name);
+  for (const auto& name : reset) server_->erase_param(name);
   co_return std::nullopt;
 }
 
@@ -377,8 +377,7 @@ awaitable<bool> Session::discard_answers() {
     if (bad) co_return false;
     in.consume(n);
     if (outstanding_ == 0 && s_remaining_ == 0 && in.empty()) co_return true;
-    auto [ec, m] = co_await server_->socket().async_read_some(
-        read_room(in, kReadChunk), use_nothrow);
+    auto [ec, m] = co_await read_some(server_->socket(), read_room(in, kReadChunk), use_nothrow);
     in.commit(m);
     if (ec) co_return false;
   }
@@ -415,7 +414,7 @@ awaitable<void> Session::finish_server(PumpEnd end) {
       drop_server();
       co_return;
     }
-    std::erase_if(server_->params, [&](const auto& p) { return !baseline_->count(p.first); });
+    server_->erase_params_if([&](const auto& p) { return !baseline_->count(p.first); });
   }
   release_server();
 }
@@ -438,8 +437,7 @@ awaitable<void> Session::reject_request(const protocol::ErrorFields& error) {
       continue;
     }
     if (header.status == protocol::FrameStatus::kError) co_return;
-    auto [ec, n] = co_await client_.async_read_some(
-        read_room(cin_, kReadChunk), use_nothrow);
+    auto [ec, n] = co_await read_some(client_, read_room(cin_, kReadChunk), use_nothrow);
     cin_.commit(n);
     if (ec) co_return;
   }

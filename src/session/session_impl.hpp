@@ -167,8 +167,8 @@ class Session {
   awaitable<std::optional<PumpEnd>> read_server();
   awaitable<PumpEnd> client_to_server();
   awaitable<PumpEnd> server_to_client();
-  awaitable<std::tuple<error_code, size_t>> write_segments();
-  awaitable<std::tuple<error_code, size_t>> write_runs(const char* base);
+  std::vector<asio::const_buffer>& segments_to_send();
+  std::vector<asio::const_buffer>& runs_to_send(const char* base);
   std::optional<PumpEnd> transaction_end();
   // ---- forwarding (forwarding.cpp) ----
   // Walks client bytes: counts requests, renames prepared statements, replaces
@@ -235,9 +235,9 @@ class Session {
   // The first statement of a request, for the slow-query log (Query, Parse or Bind).
   void note_statement(char type, std::string_view body);
   void log_slow_query(std::chrono::nanoseconds took);
-  // Waits while the session's database is PAUSEd; false when query_wait_timeout
-  // passed (or shutdown began) first.
-  awaitable<bool> wait_while_paused();
+  // Waits while the session's database is PAUSEd. When query_wait_timeout passes (or
+  // shutdown begins) first, refuses the request and says what serve_request returns.
+  awaitable<std::optional<Next>> wait_while_paused();
   // The admin console, for clients of config.admin.database (admin_console.cpp).
   awaitable<void> serve_admin();
   awaitable<bool> finish_admin_login();
@@ -252,6 +252,7 @@ class Session {
   // ---- helpers ----
   awaitable<bool> write_client(std::string_view data);
   awaitable<void> send_fatal(std::string_view sqlstate, std::string message);
+  void count_auth_failure();
   // Puts a FATAL ErrorResponse in out_ (in place of what it held).
   void put_fatal(std::string_view sqlstate, std::string message);
 
@@ -340,7 +341,8 @@ class Session {
   bool retry_capture_ = false;  // retry_input holds what was sent (a read on a replica)
   bool rename_ = false;        // transaction/statement mode with max_prepared_statements > 0
   bool pooled_ = false;        // transaction or statement mode
-  bool params_dirty_ = false;  // the client ran SET/RESET/DISCARD in this transaction
+  bool params_dirty_ = false;
+  bool auth_failure_counted_ = false;  // the client ran SET/RESET/DISCARD in this transaction
   bool unsynced_ = false;    // extended-protocol messages sent after the last Sync
   bool a_busy_ = false;      // client->server write in progress
   bool releasing_ = false;   // the attached phase is ending

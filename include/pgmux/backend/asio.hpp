@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "pgmux/backend/read_op.hpp"
 #include "pgmux/util/buffer.hpp"
 
 namespace pgmux {
@@ -29,6 +30,16 @@ inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 inline asio::mutable_buffer read_room(util::Buffer& buffer, size_t n = 1) {
   char* at = buffer.write_area(n);
   return asio::buffer(at, buffer.writable());
+}
+
+// Reads what `socket` has into `buffer`, waiting for at least one byte (or an error).
+// Every socket read in the engine goes through this instead of async_read_some: after
+// a read that drained the socket, the next one waits for epoll without first trying a
+// recv that would return EAGAIN (read_op.hpp says why that is safe).
+template <class Token>
+auto read_some(tcp::socket& socket, asio::mutable_buffer buffer, Token&& token) {
+  return asio::async_initiate<Token, void(error_code, size_t)>(
+      read_op_detail::InitiateRead{&socket}, token, buffer);
 }
 
 // Writes `buffers` whole. What the socket takes at once goes out in one non-blocking

@@ -46,7 +46,30 @@ class ServerConnection : public pool::PooledServer {
   // server (one non-blocking MSG_PEEK).
   bool idle_check();
 
-  ParamMap params;          // server's current values: ParameterStatus + what pgmux SET
+  // The server's current values: ParameterStatus + what pgmux SET. Changed only through
+  // set_param()/erase_param()/erase_params_if(), which forget in_line_with().
+  const ParamMap& params() const { return params_; }
+  void set_param(std::string name, std::string value) {
+    params_[std::move(name)] = std::move(value);
+    in_line_with_.reset();
+  }
+  void erase_param(const std::string& name) {
+    params_.erase(name);
+    in_line_with_.reset();
+  }
+  template <class Pred>
+  void erase_params_if(Pred pred) {
+    std::erase_if(params_, pred);
+    in_line_with_.reset();
+  }
+  // The pool baseline these parameters were last found in line with (nothing to SET for a
+  // client without settings of its own), or null. The next such client skips comparing
+  // the two maps. Held, so the address cannot be reused by another baseline.
+  const ParamMap* in_line_with() const { return in_line_with_.get(); }
+  void set_in_line_with(std::shared_ptr<const ParamMap> baseline) {
+    in_line_with_ = std::move(baseline);
+  }
+
   uint32_t backend_pid = 0;
   uint32_t backend_secret = 0;
   tcp::endpoint peer;
@@ -56,6 +79,8 @@ class ServerConnection : public pool::PooledServer {
  private:
   tcp::socket socket_;
   util::Buffer in_;
+  ParamMap params_;
+  std::shared_ptr<const ParamMap> in_line_with_;
 };
 
 // Connects and logs in (SCRAM-SHA-256, md5, cleartext or trust, as the server asks).

@@ -1,0 +1,152 @@
+// The socket read every engine module uses (read_some in backend/asio.hpp), built on
+// Asio's epoll reactor. Include only through backend/asio.hpp.
+//
+// Why not socket.async_read_some: Asio starts every read with a speculative recv, and
+// only when that returns EAGAIN waits for epoll. A proxy's reads mostly wait (the
+// server has not answered yet; the client has not sent its next query), so every wait
+// cost one recv that returned nothing — 1.5 to 2.4 extra system calls per transaction.
+// Asio's reactor can skip the speculative attempt: an operation that reports
+// `done_and_exhausted` clears the descriptor's "try speculative" flag, and only an
+// epoll event sets it again. Asio's own receive reports that only at end of stream.
+// This one also reports it when a read left room in the buffer: the socket's queue was
+// empty then, and because the socket is registered edge-triggered, data arriving later
+// raises an event that sets the flag again (or performs the queued read). So no data is
+// missed and no wait is longer; the decision is taken inside perform(), under the
+// descriptor's lock, so it cannot race with an event.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#if !defined(BOOST_ASIO_HAS_EPOLL) || defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#error "pgmux's socket reads are built on Asio's epoll reactor"
+#endif
+
+namespace pgmux::read_op_detail {
+
+namespace asio = boost::asio;
+namespace ad = boost::asio::detail;
+using tcp = asio::ip::tcp;
+using Reactor = ad::epoll_reactor;
+
+// The reactor state of a socket (descriptor, flags, registration), from its protected
+// implementation object.
+struct SocketAccess : tcp::socket {
+  static auto& impl(tcp::socket& socket) {
+    return (socket.*(&SocketAccess::impl_)).get_implementation();
+  }
+};
+
+// The reactor of the socket's io_context. One io_context per worker thread: the
+// lookup (a mutex in the service registry) is cached per thread.
+inline Reactor& reactor_of(tcp::socket& socket) {
+  thread_local asio::execution_context* cached_context = nullptr;
+  thread_local Reactor* cached_reactor = nullptr;
+  asio::execution_context& context = asio::query(socket.get_executor(), asio::execution::context);
+  if (&context != cached_context) {
+    cached_reactor = &asio::use_service<Reactor>(context);
+    cached_context = &context;
+  }
+  return *cached_reactor;
+}
+
+template <class Handler, class IoExecutor>
+class ReadOp : public ad::reactor_op {
+ public:
+  BOOST_ASIO_DEFINE_HANDLER_PTR(ReadOp);
+
+  ReadOp(int fd, asio::mutable_buffer buffer, Handler& handler, const IoExecutor& io_ex)
+      : ad::reactor_op(boost::system::error_code(), &ReadOp::do_perform, &ReadOp::do_complete),
+        fd_(fd),
+        buffer_(buffer),
+        handler_(std::move(handler)),
+        work_(handler_, io_ex) {}
+
+  static status do_perform(ad::reactor_op* base) {
+    auto* o = static_cast<ReadOp*>(base);
+    if (!ad::socket_ops::non_blocking_recv1(o->fd_, o->buffer_.data(), o->buffer_.size(), 0,
+                                            true, o->ec_, o->bytes_transferred_)) {
+      return not_done;  // EAGAIN: stays queued until epoll reports the socket readable
+    }
+    if (o->ec_ && o->ec_ != asio::error::eof) return done;
+    // Room left (or end of stream): the socket's queue is empty.
+    return o->bytes_transferred_ < o->buffer_.size() ? done_and_exhausted : done;
+  }
+
+  static void do_complete(void* owner, ad::operation* base, const boost::system::error_code&,
+                          std::size_t) {
+    auto* o = static_cast<ReadOp*>(base);
+    ptr p = {std::addressof(o->handler_), o, o};
+    ad::handler_work<Handler, IoExecutor> w(std::move(o->work_));
+    // The handler is moved out before the operation's memory is freed: it may own it.
+    ad::binder2<Handler, boost::system::error_code, std::size_t> handler(
+        o->handler_, o->ec_, o->bytes_transferred_);
+    p.h = std::addressof(handler.handler_);
+    p.reset();
+    if (owner) {
+      ad::fenced_block b(ad::fenced_block::half);
+      w.complete(handler, handler.handler_);
+    }
+  }
+
+ private:
+  int fd_;
+  asio::mutable_buffer buffer_;
+  Handler handler_;
+  ad::handler_work<Handler, IoExecutor> work_;
+};
+
+// Per-operation cancellation (the `||` of the full-duplex pair cancels the losing read).
+class Cancellation {
+ public:
+  Cancellation(Reactor* reactor, Reactor::per_descriptor_data* data, int fd)
+      : reactor_(reactor), data_(data), fd_(fd) {}
+  void operator()(asio::cancellation_type_t type) {
+    if (!!(type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                   asio::cancellation_type::total))) {
+      reactor_->cancel_ops_by_key(fd_, *data_, Reactor::read_op, this);
+    }
+  }
+
+ private:
+  Reactor* reactor_;
+  Reactor::per_descriptor_data* data_;
+  int fd_;
+};
+
+struct InitiateRead {
+  tcp::socket* socket;
+
+  template <class Handler>
+  void operator()(Handler&& handler_in, asio::mutable_buffer buffer) const {
+    using H = std::decay_t<Handler>;
+    using Op = ReadOp<H, tcp::socket::executor_type>;
+    H handler(std::forward<Handler>(handler_in));
+    auto& impl = SocketAccess::impl(*socket);
+    Reactor& reactor = reactor_of(*socket);
+    const bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
+    auto slot = asio::get_associated_cancellation_slot(handler);
+
+    typename Op::ptr p = {std::addressof(handler), Op::ptr::allocate(handler), nullptr};
+    p.p = new (p.v) Op(impl.socket_, buffer, handler, socket->get_executor());
+    if (slot.is_connected()) {
+      p.p->cancellation_key_ =
+          &slot.template emplace<Cancellation>(&reactor, &impl.reactor_data_, impl.socket_);
+    }
+    const bool nonblocking =
+        buffer.size() > 0 &&
+        ((impl.state_ & ad::socket_ops::non_blocking) ||
+         ad::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p.p->ec_));
+    if (nonblocking) {
+      reactor.start_op(Reactor::read_op, impl.socket_, impl.reactor_data_, p.p, is_continuation,
+                       true);
+    } else {
+      reactor.post_immediate_completion(p.p, is_continuation);  // empty buffer, or an error
+    }
+    p.v = p.p = nullptr;
+  }
+};
+
+}  // namespace pgmux::read_op_detail

@@ -1,0 +1,186 @@
+// read_some(): the engine's socket read. After a read that drained the socket, the next
+// read waits for epoll instead of first trying a recv that finds nothing; data that
+// arrives at any point is still read, cancellation still works.
+//
+// The recv calls are counted by defining recv() in this test binary: Asio's reactor calls
+// ::recv, and the executable's own definition is the one its calls bind to.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "pgmux/backend/asio.hpp"
+
+namespace {
+std::atomic<int> g_recv_calls{0};
+}
+
+extern "C" ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  g_recv_calls.fetch_add(1);
+  return syscall(SYS_recvfrom, fd, buf, n, flags, nullptr, nullptr);
+}
+
+namespace pgmux {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Result {
+  error_code ec;
+  size_t n = 0;
+};
+
+class ReadSomeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    peer_.connect(acceptor.local_endpoint());
+    acceptor.accept(socket_);
+  }
+
+  void send(const std::string& bytes) { ASSERT_EQ(peer_.send(asio::buffer(bytes)), bytes.size()); }
+
+  // Starts a read into buf_ (`size` bytes of room); its result lands in result_.
+  void start_read(size_t size = sizeof(buf_)) {
+    result_.reset();
+    read_some(socket_, asio::buffer(buf_, size), [this](error_code ec, size_t n) {
+      result_ = Result{ec, n};
+    });
+  }
+
+  // Runs the loop until the read started last has completed (bounded).
+  bool finish_read() {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!result_ && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_one_for(100ms);
+    }
+    return result_.has_value();
+  }
+
+  std::string got() const { return std::string(buf_, result_->n); }
+
+  // A read that waits in the loop for `bytes`, the way a server's answer is read: the
+  // socket is drained when it completes.
+  void first_read_waits_for(const std::string& bytes) {
+    start_read();
+    io_.restart();
+    io_.poll();
+    ASSERT_FALSE(result_);
+    send(bytes);
+    ASSERT_TRUE(finish_read());
+    ASSERT_FALSE(result_->ec);
+    ASSERT_EQ(got(), bytes);
+  }
+
+
+  asio::io_context io_;
+  tcp::socket socket_{io_};
+  asio::io_context peer_io_;
+  tcp::socket peer_{peer_io_};
+  char buf_[64];
+  std::optional<Result> result_;
+};
+
+TEST_F(ReadSomeTest, AReadThatDrainedTheSocketWaitsWithoutTryingFirst) {
+  ASSERT_NO_FATAL_FAILURE(first_read_waits_for("abc"));
+  ASSERT_FALSE(result_->ec);
+  EXPECT_EQ(got(), "abc");
+
+  int before = g_recv_calls.load();
+  start_read();
+  io_.restart();
+  io_.poll();
+  EXPECT_FALSE(result_) << "nothing was sent";
+  EXPECT_EQ(g_recv_calls.load(), before) << "a recv that could only find nothing";
+  send("def");
+  ASSERT_TRUE(finish_read());
+  ASSERT_FALSE(result_->ec);
+  EXPECT_EQ(got(), "def");
+  EXPECT_EQ(g_recv_calls.load(), before + 1) << "one recv, when epoll said data is there";
+}
+
+TEST_F(ReadSomeTest, DataSentBeforeTheNextReadStartsIsRead) {
+  ASSERT_NO_FATAL_FAILURE(first_read_waits_for("abc"));
+  send("def");  // before the next read exists, and before the loop sees the event
+  start_read();
+  ASSERT_TRUE(finish_read());
+  ASSERT_FALSE(result_->ec);
+  EXPECT_EQ(got(), "def");
+}
+
+TEST_F(ReadSomeTest, DataSeenByTheLoopWhileNoReadWaitsIsRead) {
+  ASSERT_NO_FATAL_FAILURE(first_read_waits_for("abc"));
+  send("def");
+  io_.restart();
+  io_.run_for(50ms);  // the loop takes the socket's event with no read waiting
+  int before = g_recv_calls.load();
+  start_read();
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(got(), "def");
+  EXPECT_EQ(g_recv_calls.load(), before + 1);
+}
+
+TEST_F(ReadSomeTest, AReadThatFilledItsBufferReadsAgainAtOnce) {
+  send(std::string(30, 'x'));
+  start_read(10);
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(result_->n, 10u);
+  int before = g_recv_calls.load();
+  start_read(10);  // more may be waiting: tried before any wait
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(result_->n, 10u);
+  EXPECT_EQ(g_recv_calls.load(), before + 1);
+}
+
+TEST_F(ReadSomeTest, ACancelledReadLeavesTheSocketUsable) {
+  asio::cancellation_signal cancel;
+  std::optional<Result> cancelled;
+  read_some(socket_, asio::buffer(buf_),
+            asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, size_t n) {
+              cancelled = Result{ec, n};
+            }));
+  io_.restart();
+  io_.poll();
+  ASSERT_FALSE(cancelled);
+  cancel.emit(asio::cancellation_type::terminal);
+  io_.restart();
+  io_.run_for(100ms);
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->ec, asio::error::operation_aborted);
+
+  send("after");
+  start_read();
+  ASSERT_TRUE(finish_read());
+  ASSERT_FALSE(result_->ec);
+  EXPECT_EQ(got(), "after");
+}
+
+TEST_F(ReadSomeTest, EndOfStreamIsAnError) {
+  send("last");
+  peer_.shutdown(tcp::socket::shutdown_send);
+  start_read();
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(got(), "last");
+  start_read();
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(result_->ec, asio::error::eof);
+}
+
+TEST_F(ReadSomeTest, ClosingTheSocketAbortsAWaitingRead) {
+  start_read();
+  io_.restart();
+  io_.poll();
+  ASSERT_FALSE(result_);
+  socket_.close();
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(result_->ec, asio::error::operation_aborted);
+}
+
+}  // namespace
+}  // namespace pgmux
