@@ -310,14 +310,13 @@ awaitable<std::optional<protocol::ErrorFields>> Session::open_server() {
 }
 
 awaitable<std::optional<protocol::ErrorFields>> Session::sync_params() {
-  // The common case: a client with no settings of its own gets a server that the last
-  // such client of this pool left in line with the baseline.
-  const bool plain = changes_.empty();
-  if (plain && server_->in_line_with() == baseline_.get()) co_return std::nullopt;
+  // The common case: the server's last client had the same settings (most clients of a
+  // pool connect alike): nothing to compare or SET.
+  if (server_->in_line_with(baseline_.get(), changes_)) co_return std::nullopt;
   std::vector<std::string> changed, reset;
   std::string sql = build_sync_sql(*baseline_, changes_, server_->params(), changed, reset);
   if (sql.empty()) {
-    if (plain) server_->set_in_line_with(baseline_);
+    server_->set_in_line_with(baseline_, changes_);
     co_return std::nullopt;
   }
   auto status = co_await backend::run_internal_query(*server_, sql, kInternalQueryTimeout);

@@ -62,12 +62,16 @@ class ServerConnection : public pool::PooledServer {
     std::erase_if(params_, pred);
     in_line_with_.reset();
   }
-  // The pool baseline these parameters were last found in line with (nothing to SET for a
-  // client without settings of its own), or null. The next such client skips comparing
-  // the two maps. Held, so the address cannot be reused by another baseline.
-  const ParamMap* in_line_with() const { return in_line_with_.get(); }
-  void set_in_line_with(std::shared_ptr<const ParamMap> baseline) {
+  // Whether these parameters were last found in line with a client's settings — the
+  // pool's baseline and the client's changes to it — and have not changed since: then a
+  // client with the same settings has nothing to SET, and skips comparing the maps.
+  bool in_line_with(const ParamMap* baseline, const ParamMap& changes) const {
+    return in_line_with_.get() == baseline && in_line_changes_ == changes;
+  }
+  // The baseline is held, so its address cannot be reused by another one.
+  void set_in_line_with(std::shared_ptr<const ParamMap> baseline, const ParamMap& changes) {
     in_line_with_ = std::move(baseline);
+    in_line_changes_ = changes;
   }
 
   uint32_t backend_pid = 0;
@@ -81,6 +85,7 @@ class ServerConnection : public pool::PooledServer {
   util::Buffer in_;
   ParamMap params_;
   std::shared_ptr<const ParamMap> in_line_with_;
+  ParamMap in_line_changes_;
 };
 
 // Connects and logs in (SCRAM-SHA-256, md5, cleartext or trust, as the server asks).
