@@ -16,6 +16,7 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <boost/version.hpp>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -23,6 +24,10 @@
 #if !defined(BOOST_ASIO_HAS_EPOLL) || defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 #error "pgmux's socket reads are built on Asio's epoll reactor"
 #endif
+// The reactor operation interface used here (reactor_op, start_op, per_descriptor_data,
+// the socket implementation's fields) is Asio's internal one: checked against Boost 1.81,
+// which CMakeLists.txt requires exactly. Check it again before moving to another Boost.
+static_assert(BOOST_VERSION / 100 == 1081, "read_op.hpp is written against Asio of Boost 1.81");
 
 namespace pgmux::read_op_detail {
 
