@@ -17,6 +17,8 @@
 
 #include <boost/asio.hpp>
 #include <boost/version.hpp>
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -44,15 +46,37 @@ struct SocketAccess : tcp::socket {
   }
 };
 
-// The reactor of the socket's io_context. One io_context per worker thread: the
-// lookup (a mutex in the service registry) is cached per thread.
+// Counts io_contexts destroyed in this process: a context destroyed and another made at
+// the same address must not find the old one's reactor in a thread's cache below.
+inline std::atomic<uint64_t> g_contexts_ended{0};
+
+// Registered in every context a read uses; its end bumps g_contexts_ended.
+class ContextEndWatch : public asio::execution_context::service {
+ public:
+  using key_type = ContextEndWatch;
+  static inline asio::execution_context::id id;
+  explicit ContextEndWatch(asio::execution_context& context)
+      : asio::execution_context::service(context) {}
+  ~ContextEndWatch() override { g_contexts_ended.fetch_add(1, std::memory_order_release); }
+
+ private:
+  void shutdown() override {}
+};
+
+// The reactor of the socket's io_context. The lookup takes the service registry's mutex,
+// so each thread keeps the last answer (one io_context per worker thread), and asks again
+// when the context differs or any context has ended since.
 inline Reactor& reactor_of(tcp::socket& socket) {
   thread_local asio::execution_context* cached_context = nullptr;
   thread_local Reactor* cached_reactor = nullptr;
+  thread_local uint64_t cached_epoch = 0;
   asio::execution_context& context = asio::query(socket.get_executor(), asio::execution::context);
-  if (&context != cached_context) {
+  uint64_t epoch = g_contexts_ended.load(std::memory_order_acquire);
+  if (&context != cached_context || epoch != cached_epoch) {
+    asio::use_service<ContextEndWatch>(context);
     cached_reactor = &asio::use_service<Reactor>(context);
     cached_context = &context;
+    cached_epoch = epoch;
   }
   return *cached_reactor;
 }

@@ -11,8 +11,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pgmux/backend/asio.hpp"
 
@@ -180,6 +182,45 @@ TEST_F(ReadSomeTest, ClosingTheSocketAbortsAWaitingRead) {
   socket_.close();
   ASSERT_TRUE(finish_read());
   EXPECT_EQ(result_->ec, asio::error::operation_aborted);
+}
+
+// The reactor lookup is cached per thread. A context made where an ended one was (the
+// same address) must be served by its own reactor, not the ended one's.
+TEST(ReadSomeContextTest, ReactorLookupFollowsANewContextAtTheSameAddress) {
+  using read_op_detail::Reactor;
+  std::optional<asio::io_context> io;
+  io.emplace();
+  const void* first_context = &*io;
+  const void* first_reactor = nullptr;
+  {
+    tcp::socket socket(*io, tcp::v4());
+    first_reactor = &read_op_detail::reactor_of(socket);
+    EXPECT_EQ(first_reactor, &asio::use_service<Reactor>(*io));
+  }
+  io.reset();
+  // Take the ended reactor's memory, so the next one is made elsewhere.
+  std::vector<std::unique_ptr<char[]>> blockers;
+  for (int i = 0; i < 16; ++i) blockers.emplace_back(new char[sizeof(Reactor)]);
+  io.emplace();
+  ASSERT_EQ(&*io, first_context);
+  tcp::socket socket(*io, tcp::v4());
+  Reactor* current = &asio::use_service<Reactor>(*io);
+  ASSERT_NE(static_cast<const void*>(current), first_reactor) << "the test needs a new address";
+  EXPECT_EQ(&read_op_detail::reactor_of(socket), current);
+
+  // And reads work through it.
+  tcp::acceptor acceptor(*io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket server(*io), peer(*io);
+  peer.connect(acceptor.local_endpoint());
+  acceptor.accept(server);
+  char buf[16];
+  std::optional<Result> result;
+  read_some(server, asio::buffer(buf), [&](error_code ec, size_t n) { result = Result{ec, n}; });
+  ASSERT_EQ(peer.send(asio::buffer(std::string("x"))), 1u);
+  io->run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ec);
+  EXPECT_EQ(result->n, 1u);
 }
 
 }  // namespace
