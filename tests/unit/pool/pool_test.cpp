@@ -67,12 +67,21 @@ TEST(PoolTest, ReleaseGoesToOldestWaiterFirst) {
   expect_stats(pool, 1, 0, 0, 1);
 }
 
+// The local handoff window: one server (7, on worker 1) and two waiters, `on0` on worker 0
+// queued at kT0 and `on1` on worker 1 queued `gap` later.
+struct WindowCase {
+  explicit WindowCase(Clock::duration gap) {
+    EXPECT_EQ(pool.checkout(0, on0, kT0).kind, Kind::kWait);
+    EXPECT_EQ(pool.checkout(1, on1, kT0 + gap).kind, Kind::kWait);
+  }
+  Pool pool{limits_of(1), 2};
+  std::unique_ptr<PooledServer> s = open_server(pool, 7, 1);
+  std::shared_ptr<FakeWaiter> on0 = waiter(), on1 = waiter();
+};
+
 TEST(PoolTest, ReleasePrefersAWaiterOnTheServersWorkerQueuedSoonAfterTheOldest) {
-  Pool pool(limits_of(1), 2);
-  auto s = open_server(pool, 7, 1);
-  auto on0 = waiter(), on1 = waiter();
-  ASSERT_EQ(pool.checkout(0, on0, kT0).kind, Kind::kWait);
-  ASSERT_EQ(pool.checkout(1, on1, kT0 + microseconds(900)).kind, Kind::kWait);
+  WindowCase c(microseconds(900));
+  auto& [pool, s, on0, on1] = c;
 
   // on1 queued 0.9 ms after the oldest (worker 0): the server stays on worker 1, however
   // long both have waited.
@@ -91,11 +100,8 @@ TEST(PoolTest, ReleasePrefersAWaiterOnTheServersWorkerQueuedSoonAfterTheOldest) 
 }
 
 TEST(PoolTest, ReleaseGoesToTheOldestWaiterBeforeOnesQueuedAWindowLater) {
-  Pool pool(limits_of(1), 2);
-  auto s = open_server(pool, 7, 1);
-  auto on0 = waiter(), on1 = waiter();
-  ASSERT_EQ(pool.checkout(0, on0, kT0).kind, Kind::kWait);
-  ASSERT_EQ(pool.checkout(1, on1, kT0 + milliseconds(1)).kind, Kind::kWait);
+  WindowCase c(milliseconds(1));
+  auto& [pool, s, on0, on1] = c;
   EXPECT_EQ(pool.release(std::move(s), kT0 + milliseconds(1)), nullptr);
   EXPECT_EQ(on0->wakes, 1);
   EXPECT_EQ(on1->wakes, 0);
