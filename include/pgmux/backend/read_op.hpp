@@ -53,7 +53,6 @@ inline std::atomic<uint64_t> g_contexts_ended{0};
 // Registered in every context a read uses; its end bumps g_contexts_ended.
 class ContextEndWatch : public asio::execution_context::service {
  public:
-  using key_type = ContextEndWatch;
   static inline asio::execution_context::id id;
   explicit ContextEndWatch(asio::execution_context& context)
       : asio::execution_context::service(context) {}
