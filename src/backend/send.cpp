@@ -46,14 +46,24 @@ void advance(std::vector<asio::const_buffer>& buffers, size_t n) {
 
 }  // namespace
 
+error_code send_at_once(tcp::socket& socket, std::vector<asio::const_buffer>& buffers) {
+  error_code ec;
+  size_t sent = send_now(socket, buffers.data(), buffers.size(), ec);
+  if (ec) {
+    buffers.clear();
+  } else {
+    advance(buffers, sent);
+  }
+  return ec;
+}
+
 awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket,
                                                   std::vector<asio::const_buffer>& buffers) {
   size_t total = asio::buffer_size(buffers);
-  error_code ec;
-  size_t sent = send_now(socket, buffers.data(), buffers.size(), ec);
-  if (ec || sent == total) co_return std::tuple{ec, sent};
-  advance(buffers, sent);
-  auto [wec, rest] = co_await asio::async_write(socket, buffers, use_nothrow);
+  if (auto ec = send_at_once(socket, buffers)) co_return std::tuple{ec, size_t{0}};
+  if (buffers.empty()) co_return std::tuple{error_code{}, total};
+  size_t sent = total - asio::buffer_size(buffers);
+  auto [wec, rest] = co_await write_rest(socket, buffers);
   co_return std::tuple{wec, sent + rest};
 }
 

@@ -24,7 +24,7 @@ constexpr size_t kMaxRetryCopy = 1 << 20;  // a larger read is not retried on an
 
 }  // namespace
 
-awaitable<PumpEnd> Session::attached() {
+void Session::begin_attached() {
   outstanding_ = 0;
   unsynced_ = false;
   c_remaining_ = 0;
@@ -40,9 +40,9 @@ awaitable<PumpEnd> Session::attached() {
   if (cancel_target_) {
     cancel_target_->set(server_->peer, server_->backend_pid, server_->backend_secret);
   }
-  if (pooled_) {
-    if (auto end = co_await relay()) co_return *end;
-  }
+}
+
+awaitable<PumpEnd> Session::full_duplex() {
   auto result = co_await (client_to_server() || server_to_client());
   co_return result.index() == 0 ? std::get<0>(result) : std::get<1>(result);
 }
@@ -51,79 +51,137 @@ awaitable<PumpEnd> Session::attached() {
 // the client's requests, relay the answers until every request has its ReadyForQuery,
 // and read the client only while the server owes nothing. That is one read and one
 // write on each socket per round trip, and no timer, no second coroutine and no
-// cancellation. nullopt: the exchange needs both directions at once (answers still
-// coming while the client sends more, COPY, extended-protocol messages not yet closed
-// by a Sync, a server message arriving unasked): full duplex takes over from here.
+// cancellation; the reads and writes are awaited here (deferred, send_at_once), not
+// through coroutines of their own. nullopt: the exchange needs both directions at once
+// (answers still coming while the client sends more, COPY, extended-protocol messages
+// not yet closed by a Sync, a server message arriving unasked): full duplex takes over
+// from here.
 awaitable<std::optional<PumpEnd>> Session::relay() {
   auto& in = server_->in();
   for (;;) {
     if (!cin_.empty()) {
-      if (auto end = co_await forward_client()) co_return end;
+      auto batch = client_batch();
+      if (!segments_.empty()) {
+        auto& out = segments_to_send();
+        auto ec = send_at_once(server_->socket(), out);
+        if (!ec && !out.empty()) {
+          auto [wec, w] = co_await write_rest(server_->socket(), out);
+          ec = wec;
+        }
+        if (ec) co_return PumpEnd::kServerGone;
+      }
+      if (auto end = client_sent(batch)) co_return end;
     }
     if (outstanding_ > 0 && !unsynced_ && !copy_in_ && c_remaining_ == 0 && cin_.empty()) {
-      if (auto end = co_await read_server()) co_return end;
-      if (auto end = co_await forward_server()) co_return end;
+      auto got = co_await read_some(server_->socket(), read_room(in, kReadChunk), deferred_nothrow);
+      if (auto end = server_read(got)) co_return end;
+      auto batch = server_batch();
+      if (batch.terminate) co_return PumpEnd::kServerGone;
+      if (!runs_.empty()) {
+        retry_capture_ = false;  // the client has seen part of the answer
+        auto& out = runs_to_send(in.readable().data());
+        auto ec = send_at_once(client_, out);
+        if (!ec && !out.empty()) {
+          auto [wec, w] = co_await write_rest(client_, out);
+          ec = wec;
+        }
+        if (ec) co_return PumpEnd::kClientGone;
+      }
+      if (auto end = server_sent(batch)) co_return end;
       continue;
     }
     if (outstanding_ > 0 || unsynced_ || copy_in_ || !in.empty() || s_remaining_ > 0) {
       co_return std::nullopt;
     }
     // Inside a transaction, between statements: the server owes nothing.
-    if (auto end = co_await read_client()) co_return end;
+    auto got = co_await read_some(client_, read_room(cin_, kReadChunk), deferred_nothrow);
+    if (auto end = client_read(got)) co_return end;
   }
 }
 
-// Sends the whole messages cin_ holds (rewritten where pooling needs it) to the server.
-// The end of the attached phase when the client left, broke the protocol or the server
-// connection failed.
+Session::Batch Session::client_batch() {
+  Batch batch;
+  batch.used = scan_client(cin_.readable(), batch.terminate, batch.error);
+  return batch;
+}
+
+// The end of the attached phase when the client left or broke the protocol.
+std::optional<PumpEnd> Session::client_sent(Batch& batch) {
+  if (retry_capture_) {
+    auto& retry_input = request().retry_input;
+    if (retry_input.size() + batch.used <= kMaxRetryCopy) {
+      retry_input.append(cin_.readable().substr(0, batch.used));
+    } else {
+      retry_capture_ = false;
+    }
+  }
+  cin_.consume(batch.used);
+  if (batch.terminate) return PumpEnd::kClientTerminated;
+  if (!batch.error.empty()) {
+    request().pending_fatal =
+        error_fields("FATAL", sqlstate::kProtocolViolation, std::move(batch.error));
+    return PumpEnd::kClientError;
+  }
+  return std::nullopt;
+}
+
+Session::Batch Session::server_batch() {
+  Batch batch;
+  batch.used = scan_server(server_->in().readable(), batch.saw_ready, batch.terminate);
+  return batch;
+}
+
+// The end of the attached phase when the transaction is over (the server is clean).
+std::optional<PumpEnd> Session::server_sent(const Batch& batch) {
+  auto& in = server_->in();
+  in.consume(batch.used);
+  if (batch.saw_ready && in.empty() && outstanding_ == 0 && !unsynced_ && c_remaining_ == 0 &&
+      !a_busy_) {
+    if (auto end = transaction_end()) {
+      releasing_ = true;
+      return end;
+    }
+  }
+  return std::nullopt;
+}
+
+// The end of the attached phase when a read failed (cancelled: interrupted; else the
+// peer left).
+std::optional<PumpEnd> Session::client_read(std::tuple<error_code, size_t> result) {
+  auto [ec, n] = result;
+  cin_.commit(n);
+  if (!ec) return std::nullopt;
+  return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kClientGone;
+}
+
+std::optional<PumpEnd> Session::server_read(std::tuple<error_code, size_t> result) {
+  auto [ec, n] = result;
+  server_->in().commit(n);
+  if (!ec) return std::nullopt;
+  return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kServerGone;
+}
+
+// Full duplex's steps, one coroutine each (both directions run at once there).
 awaitable<std::optional<PumpEnd>> Session::forward_client() {
-  bool terminate = false;
-  std::string error;
-  size_t n = scan_client(cin_.readable(), terminate, error);
+  auto batch = client_batch();
   if (!segments_.empty()) {
     a_busy_ = true;
     auto [ec, w] = co_await send_all(server_->socket(), segments_to_send());
     a_busy_ = false;
     if (ec) co_return PumpEnd::kServerGone;
   }
-  if (retry_capture_) {
-    auto& retry_input = request().retry_input;
-    if (retry_input.size() + n <= kMaxRetryCopy) {
-      retry_input.append(cin_.readable().substr(0, n));
-    } else {
-      retry_capture_ = false;
-    }
-  }
-  cin_.consume(n);
-  if (terminate) co_return PumpEnd::kClientTerminated;
-  if (!error.empty()) {
-    request().pending_fatal = error_fields("FATAL", sqlstate::kProtocolViolation, std::move(error));
-    co_return PumpEnd::kClientError;
-  }
-  co_return std::nullopt;
+  co_return client_sent(batch);
 }
 
-// Sends what the server's buffer holds on to the client; the end of the attached phase
-// when the transaction is over (the server is clean) or a connection failed.
 awaitable<std::optional<PumpEnd>> Session::forward_server() {
-  auto& in = server_->in();
-  bool saw_ready = false, bad = false;
-  size_t n = scan_server(in.readable(), saw_ready, bad);
-  if (bad) co_return PumpEnd::kServerGone;
+  auto batch = server_batch();
+  if (batch.terminate) co_return PumpEnd::kServerGone;
   if (!runs_.empty()) {
     retry_capture_ = false;  // the client has seen part of the answer
-    auto [ec, w] = co_await send_all(client_, runs_to_send(in.readable().data()));
+    auto [ec, w] = co_await send_all(client_, runs_to_send(server_->in().readable().data()));
     if (ec) co_return PumpEnd::kClientGone;
   }
-  in.consume(n);
-  if (saw_ready && in.empty() && outstanding_ == 0 && !unsynced_ && c_remaining_ == 0 &&
-      !a_busy_) {
-    if (auto end = transaction_end()) {
-      releasing_ = true;
-      co_return end;
-    }
-  }
-  co_return std::nullopt;
+  co_return server_sent(batch);
 }
 
 awaitable<PumpEnd> Session::client_to_server() {
@@ -178,21 +236,15 @@ awaitable<PumpEnd> Session::server_to_client() {
   }
 }
 
-// Reads what the client or the server has sent into cin_ or the server's buffer. The end
-// of the attached phase when the read failed (cancelled: interrupted; else the peer left).
 awaitable<std::optional<PumpEnd>> Session::read_client() {
-  auto [ec, n] = co_await read_some(client_, read_room(cin_, kReadChunk), use_nothrow);
-  cin_.commit(n);
-  if (!ec) co_return std::nullopt;
-  co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kClientGone;
+  auto got = co_await read_some(client_, read_room(cin_, kReadChunk), deferred_nothrow);
+  co_return client_read(got);
 }
 
 awaitable<std::optional<PumpEnd>> Session::read_server() {
-  auto& in = server_->in();
-  auto [ec, n] = co_await read_some(server_->socket(), read_room(in, kReadChunk), use_nothrow);
-  in.commit(n);
-  if (!ec) co_return std::nullopt;
-  co_return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kServerGone;
+  auto got = co_await read_some(server_->socket(), read_room(server_->in(), kReadChunk),
+                                deferred_nothrow);
+  co_return server_read(got);
 }
 
 // Every request has its answer: whether the attached phase ends here.

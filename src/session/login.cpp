@@ -335,12 +335,12 @@ awaitable<bool> Session::finish_login(backend::ParamMap& gucs) {
   gucs = std::move(canonical);
   for (auto& [name, value] : gucs) set_wanted(name, value);
   if (needs_login_sync(gucs)) {
-    auto error = co_await acquire_server();
-    if (!error) error = co_await sync_params();
-    if (error) {
-      if (server_) drop_server();
+    if (auto error = co_await acquire_server()) {
       co_await send_fatal(error->sqlstate, error->message);
       co_return false;
+    }
+    if (!server_->in_line_with(baseline_.get(), changes_)) {
+      if (!co_await sync_params()) co_return false;
     }
     release_server();
   }

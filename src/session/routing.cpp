@@ -160,20 +160,29 @@ std::shared_ptr<PoolEntry> Session::choose_entry(bool read_only) {
   return nullptr;
 }
 
-// Picks the node for the buffered request and gets a server there; a replica that
-// cannot give one (connect or login failure) is marked down and the choice made again.
-awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool read_only) {
+// Picks the node for the buffered request (entry_). False when reads have nowhere to
+// go (no_replica_error says why).
+bool Session::pick_node(bool read_only) {
+  auto chosen = choose_entry(read_only);
+  set_entry(chosen ? chosen : group_->primary);
+  return chosen != nullptr;
+}
+
+protocol::ErrorFields Session::no_replica_error() const {
+  protocol::ErrorFields e;
+  e.sqlstate = std::string(protocol::sqlstate::kCannotConnectNow);
+  e.message = "no replica of database \"" + database_ +
+              "\" is healthy and fallback_to_primary is off";
+  return e;
+}
+
+// Gets a server at the node pick_node() chose, going on from what the pool said there
+// (`got`); a replica that cannot give one (connect or login failure) is marked down and
+// the choice made again.
+awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool read_only,
+                                                                            pool::Checkout got) {
   for (int attempt = 0;; ++attempt) {
-    auto chosen = choose_entry(read_only);
-    set_entry(chosen ? chosen : group_->primary);
-    if (!chosen) {
-      protocol::ErrorFields e;
-      e.sqlstate = std::string(protocol::sqlstate::kCannotConnectNow);
-      e.message = "no replica of database \"" + database_ +
-                  "\" is healthy and fallback_to_primary is off";
-      co_return e;
-    }
-    auto error = co_await acquire_server();
+    auto error = co_await acquire_server(std::move(got));
     bool node_failed = error && error->sqlstate != protocol::sqlstate::kQueryCanceled &&
                        error->sqlstate != protocol::sqlstate::kAdminShutdown;
     if (!node_failed || !entry_->node->replica || attempt > 0) co_return error;
@@ -181,6 +190,10 @@ awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool 
     shard_->retries.add();
     spdlog::warn("client {}: replica {} unreachable: {}", peer_, entry_->node->address,
                  error->message);
+    if (!pick_node(read_only)) co_return no_replica_error();
+    auto again = checkout_now(pool::Clock::now());
+    if (!again) co_return std::nullopt;
+    got = std::move(*again);
   }
 }
 
@@ -232,10 +245,14 @@ bool Session::answer_route_setting() {
 
 // After a transaction on the primary: remembers when (and, in lsn mode, where in the
 // WAL) the client last wrote, so its next reads see it.
+// Whether a write is remembered for read-your-writes routing (note_write).
+bool Session::notes_writes() const {
+  return !group_->replicas.empty() && entry_ == group_->primary &&
+         group_->routing.read_your_writes != config::ReadYourWrites::kOff;
+}
+
 awaitable<void> Session::note_write() {
-  if (group_->replicas.empty() || entry_ != group_->primary) co_return;
   const auto& routing = group_->routing;
-  if (routing.read_your_writes == config::ReadYourWrites::kOff) co_return;
   last_write_ = pool::Clock::now();
   if (routing.read_your_writes != config::ReadYourWrites::kLsn) co_return;
   auto row = co_await backend::fetch_row(*server_, "SELECT pg_current_wal_insert_lsn()::text",

@@ -23,9 +23,6 @@ namespace {
 
 constexpr std::chrono::seconds kInternalQueryTimeout{10};
 constexpr std::chrono::seconds kDrainTimeout{5};
-// For the idle read: co_await of a deferred operation keeps its state in the caller's
-// frame instead of a coroutine frame of its own.
-constexpr auto kDeferredNothrow = asio::as_tuple(asio::deferred);
 
 }  // namespace
 
@@ -97,7 +94,7 @@ awaitable<void> Session::run(std::unique_ptr<tcp::socket> socket, Worker& worker
       auto step = s.client_step();
       if (step == ClientStep::kRead) {  // the read is deferred: its state stays in this frame
         if (!s.end_idle_read(
-                co_await read_some(s.client_, s.begin_idle_read(), kDeferredNothrow))) {
+                co_await read_some(s.client_, s.begin_idle_read(), deferred_nothrow))) {
           break;
         }
         continue;
@@ -162,7 +159,11 @@ bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
 
 // One request: a server for it, the attached phase, and giving the server back. A
 // read whose replica dies before anything reached the client is sent again once,
-// to another node.
+// to another node. The usual request (an idle server in the pool, in line with the
+// client's settings, a plain round trip) awaits nothing but relay(): every step that
+// may wait is a coroutine of its own, entered only when it has to wait, and this
+// frame stays small enough for Asio's recycling allocator (under 1020 bytes: no
+// malloc per request).
 awaitable<Session::Next> Session::serve_request(bool read_only) {
   request_at_ = std::chrono::system_clock::now();
   if (runtime_.pauses().paused(database_)) {  // checked here: no coroutine frame when not
@@ -170,70 +171,116 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
   }
   for (bool retried = false;;) {
     auto asked = pool::Clock::now();
-    waiting_ = true;
-    auto failed = co_await route_and_acquire(read_only);
-    waiting_ = false;
-    if (failed) {
-      co_await reject_request(*failed);
-      co_return shutdown_ ? Next::kEnd : Next::kContinue;
+    bool node = pick_node(read_only);
+    std::optional<pool::Checkout> got;
+    if (node) got = checkout_now(asked);
+    if (!node || got) {  // no idle server (or no node for a read): wait, connect or fail
+      if (!co_await acquire_later(read_only, node, std::move(got), asked)) {
+        co_return shutdown_ ? Next::kEnd : Next::kContinue;
+      }
+    } else {
+      shard_->wait_duration.observe(pool::Clock::duration::zero());
     }
-    auto waited = pool::Clock::now() - asked;
-    shard_->wait_time_us.add(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
-    shard_->wait_duration.observe(waited);
     if (!group_->replicas.empty()) {
       (entry_->node->replica ? shard_->statements_to_replica : shard_->statements_to_primary).add();
     }
-    if (auto error = co_await sync_params()) {
-      drop_server();
-      co_await send_fatal(error->sqlstate, error->message);
-      co_return Next::kEnd;
+    if (!server_->in_line_with(baseline_.get(), changes_)) {
+      if (!co_await sync_params()) co_return Next::kEnd;
     }
-    NodeState& node = *entry_->node;
-    ++node.in_flight;
-    retry_capture_ = node.replica && !retried;
+    NodeState& node_state = *entry_->node;
+    ++node_state.in_flight;
+    retry_capture_ = node_state.replica && !retried;
     request().retry_input.clear();
-    PumpEnd end = co_await attached();
-    --node.in_flight;
-    if (end == PumpEnd::kServerGone && node.replica) {
-      node.healthy = false;  // until the health checker finds it well again
+    begin_attached();
+    std::optional<PumpEnd> relayed;
+    if (pooled_) relayed = co_await relay();
+    PumpEnd end = PumpEnd::kReleased;
+    if (relayed) {
+      end = *relayed;
+    } else {
+      end = co_await full_duplex();
+    }
+    --node_state.in_flight;
+    if (end == PumpEnd::kServerGone && node_state.replica) {
+      node_state.healthy = false;  // until the health checker finds it well again
       if (retry_capture_) {
-        spdlog::warn("client {}: replica {} failed during a read; retrying elsewhere", peer_,
-                     node.address);
-        shard_->retries.add();
-        forget_replies();
-        drop_server();
-        auto& retry_input = request().retry_input;
-        retry_input.append(cin_.readable());
-        cin_.clear();
-        cin_.append(retry_input);
-        c_remaining_ = c_skip_ = 0;
+        retry_elsewhere();
         retried = true;
         continue;
       }
     }
-    if (auto& fatal = request().pending_fatal) {
-      co_await send_fatal(fatal->sqlstate, fatal->message);
+    if (end == PumpEnd::kReleased && !request().pending_fatal && !params_dirty_ &&
+        (read_only || !notes_writes()) && !shutdown_) {
+      release_server();
+      co_return Next::kContinue;
     }
-    if (end == PumpEnd::kReleased) {
-      if (params_dirty_) co_await read_back_settings();
-      if (!read_only) co_await note_write();
-      if (!shutdown_) {
-        release_server();
-        co_return Next::kContinue;
-      }
-    }
-    co_await finish_server(end);
-    if (end == PumpEnd::kServerGone) {
-      co_await send_fatal(sqlstate::kConnectionFailure,
-                          "server connection lost; the transaction in progress, if any, was "
-                          "rolled back by the server");
-    } else if (end == PumpEnd::kReleased || end == PumpEnd::kInterrupted) {
-      co_await send_fatal(sqlstate::kAdminShutdown,
-                          "terminating connection due to administrator command");
-    }
-    co_return Next::kEnd;
+    co_return co_await end_request(end, read_only);
   }
+}
+
+// serve_request's wait for a server when the pool had no idle one (or reads had no
+// node: `node` false). False when the request was refused (reject_request).
+awaitable<bool> Session::acquire_later(bool read_only, bool node,
+                                       std::optional<pool::Checkout> got,
+                                       pool::Clock::time_point asked) {
+  std::optional<protocol::ErrorFields> failed;
+  if (!node) {
+    failed = no_replica_error();
+  } else {
+    waiting_ = true;
+    failed = co_await route_and_acquire(read_only, std::move(*got));
+    waiting_ = false;
+  }
+  if (failed) {
+    co_await reject_request(*failed);
+    co_return false;
+  }
+  auto waited = pool::Clock::now() - asked;
+  shard_->wait_time_us.add(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
+  shard_->wait_duration.observe(waited);
+  co_return true;
+}
+
+// A replica failed before the client saw any of its answer: the request goes again,
+// to another node.
+void Session::retry_elsewhere() {
+  spdlog::warn("client {}: replica {} failed during a read; retrying elsewhere", peer_,
+               entry_->node->address);
+  shard_->retries.add();
+  forget_replies();
+  drop_server();
+  auto& retry_input = request().retry_input;
+  retry_input.append(cin_.readable());
+  cin_.clear();
+  cin_.append(retry_input);
+  c_remaining_ = c_skip_ = 0;
+}
+
+// The end of a request other than a plain release: an error to pass on, settings to
+// read back, a write to note, or the server not going back to the pool.
+awaitable<Session::Next> Session::end_request(PumpEnd end, bool read_only) {
+  if (auto& fatal = request().pending_fatal) {
+    co_await send_fatal(fatal->sqlstate, fatal->message);
+  }
+  if (end == PumpEnd::kReleased) {
+    if (params_dirty_) co_await read_back_settings();
+    if (!read_only && notes_writes()) co_await note_write();
+    if (!shutdown_) {
+      release_server();
+      co_return Next::kContinue;
+    }
+  }
+  co_await finish_server(end);
+  if (end == PumpEnd::kServerGone) {
+    co_await send_fatal(sqlstate::kConnectionFailure,
+                        "server connection lost; the transaction in progress, if any, was "
+                        "rolled back by the server");
+  } else if (end == PumpEnd::kReleased || end == PumpEnd::kInterrupted) {
+    co_await send_fatal(sqlstate::kAdminShutdown,
+                        "terminating connection due to administrator command");
+  }
+  co_return Next::kEnd;
 }
 
 awaitable<bool> Session::read_client_more() {
@@ -242,13 +289,48 @@ awaitable<bool> Session::read_client_more() {
   co_return !ec;
 }
 
+// Asks the pool for a server. nullopt: the session holds one now (an idle server that
+// passed its idle check); otherwise what the pool said (wait, connect or fail), for
+// acquire_server.
+std::optional<pool::Checkout> Session::checkout_now(pool::Clock::time_point now) {
+  waiter();  // made before the pool may queue it
+  for (;;) {
+    auto got = entry_->pool.checkout(worker_.id, request_->waiter, now);
+    if (got.kind != pool::Checkout::Kind::kServer) return got;
+    if (take_server(std::move(got.server), now)) return std::nullopt;
+  }
+}
+
+// Makes `server` (from the pool) this session's. False when it turned out closed.
+bool Session::take_server(std::unique_ptr<pool::PooledServer> server,
+                          pool::Clock::time_point now) {
+  server_.reset(static_cast<backend::ServerConnection*>(server.release()));
+  if (server_->worker != worker_.id) server_->move_to(client_.get_executor(), worker_.id);
+  // A server idle for a while may have been closed by PostgreSQL (or have sent
+  // something unasked): one MSG_PEEK tells. Just-released ones skip the syscall.
+  if (now - server_->idle_since > kIdleCheckAfter && !server_->idle_check()) {
+    spdlog::info("server connection to {} was closed while idle; dropping it",
+                 entry_->target.address());
+    drop_server();
+    return false;
+  }
+  return true;
+}
+
+// A server from the pool in use (login's, where nothing else waits on the request).
 awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
+  auto got = checkout_now(pool::Clock::now());
+  if (!got) co_return std::nullopt;
+  co_return co_await acquire_server(std::move(*got));
+}
+
+// Goes on from what checkout_now() got: waits for a server, or opens one.
+awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Checkout got) {
   auto& pool = entry_->pool;
   SessionWaiter& waiter = this->waiter();
   const auto& queued = request_->waiter;
   auto& timer = request_->kick;
   for (;;) {
-    auto got = pool.checkout(worker_.id, queued, pool::Clock::now());
     if (got.kind == pool::Checkout::Kind::kWait) {
       // wake() posts to this thread, so it cannot run before the wait below starts.
       timer.expires_after(config_->query_wait_timeout);
@@ -260,17 +342,8 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
     }
     switch (got.kind) {
       case pool::Checkout::Kind::kServer:
-        server_.reset(static_cast<backend::ServerConnection*>(got.server.release()));
-        if (server_->worker != worker_.id) server_->move_to(client_.get_executor(), worker_.id);
-        // A server idle for a while may have been closed by PostgreSQL (or have sent
-        // something unasked): one MSG_PEEK tells. Just-released ones skip the syscall.
-        if (pool::Clock::now() - server_->idle_since > kIdleCheckAfter && !server_->idle_check()) {
-          spdlog::info("server connection to {} was closed while idle; dropping it",
-                       entry_->target.address());
-          drop_server();
-          continue;
-        }
-        co_return std::nullopt;
+        if (take_server(std::move(got.server), pool::Clock::now())) co_return std::nullopt;
+        break;
       case pool::Checkout::Kind::kConnect:
         co_return co_await open_server();
       case pool::Checkout::Kind::kFail:
@@ -285,6 +358,9 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
             "canceling statement due to query_wait_timeout: no server connection became free "
             "within " + std::to_string(config_->query_wait_timeout.count()) + " ms");
     }
+    auto again = checkout_now(pool::Clock::now());
+    if (!again) co_return std::nullopt;
+    got = std::move(*again);
   }
 }
 
@@ -309,18 +385,22 @@ awaitable<std::optional<protocol::ErrorFields>> Session::open_server() {
   co_return std::nullopt;
 }
 
-awaitable<std::optional<protocol::ErrorFields>> Session::sync_params() {
-  // The common case: the server's last client had the same settings (most clients of a
-  // pool connect alike): nothing to compare or SET.
-  if (server_->in_line_with(baseline_.get(), changes_)) co_return std::nullopt;
+// Called when the server was not last found in line with this client's settings
+// (usually it was: most clients of a pool connect alike). False when that failed: the
+// server is dropped and the client has its FATAL.
+awaitable<bool> Session::sync_params() {
   std::vector<std::string> changed, reset;
   std::string sql = build_sync_sql(*baseline_, changes_, server_->params(), changed, reset);
   if (sql.empty()) {
     server_->set_in_line_with(baseline_, changes_);
-    co_return std::nullopt;
+    co_return true;
   }
   auto status = co_await backend::run_internal_query(*server_, sql, kInternalQueryTimeout);
-  if (!status) co_return error_fields("FATAL", status.error().code, status.error().message);
+  if (!status) {
+    drop_server();
+    co_await send_fatal(status.error().code, status.error().message);
+    co_return false;
+  }
   for (const auto& name : changed) {
     if (baseline_->count(name)) {
       auto spelled = server_->params().find(name);  // the server's spelling of the value
@@ -330,7 +410,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::sync_params() {
     }
   }
   for (const auto& name : reset) server_->erase_param(name);
-  co_return std::nullopt;
+  co_return true;
 }
 
 bool Session::server_clean() const {

@@ -153,14 +153,38 @@ class Session {
   RequestState& take_request();
   void release_request();
   SessionWaiter& waiter();
-  // Gets a server for this client (idle, new, or after waiting). The error, if any,
-  // is worded for the client.
+  // Gets a server for this client: checkout_now() takes an idle one if the pool has
+  // it, acquire_server() goes on from the pool's answer otherwise (waiting, or opening a
+  // new one). The error, if any, is worded for the client.
+  std::optional<pool::Checkout> checkout_now(pool::Clock::time_point now);
+  bool take_server(std::unique_ptr<pool::PooledServer> server, pool::Clock::time_point now);
+  awaitable<std::optional<protocol::ErrorFields>> acquire_server(pool::Checkout got);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server();
   awaitable<std::optional<protocol::ErrorFields>> open_server();
-  // Brings the server's parameters in line with the client's (SET/RESET).
-  awaitable<std::optional<protocol::ErrorFields>> sync_params();
-  awaitable<PumpEnd> attached();
+  // Brings the server's parameters in line with the client's (SET/RESET). False after
+  // a failure (server dropped, FATAL sent).
+  awaitable<bool> sync_params();
+  // The attached phase (attached.cpp): begin_attached(), then relay() in transaction
+  // and statement mode, full_duplex() in session mode and where relay() hands over.
+  void begin_attached();
   awaitable<std::optional<PumpEnd>> relay();
+  awaitable<PumpEnd> full_duplex();
+  // The steps of both, each a plain function around one awaited read or write:
+  // client_batch() scans cin_ (what to send: segments_to_send()), client_sent() takes
+  // the sent bytes out of cin_; server_batch() and server_sent() the same for the
+  // server's buffer (runs_to_send()); client_read() and server_read() take in a read.
+  struct Batch {
+    size_t used = 0;
+    bool terminate = false;  // client: Terminate; server: a malformed message
+    bool saw_ready = false;
+    std::string error;
+  };
+  Batch client_batch();
+  std::optional<PumpEnd> client_sent(Batch& batch);
+  Batch server_batch();
+  std::optional<PumpEnd> server_sent(const Batch& batch);
+  std::optional<PumpEnd> client_read(std::tuple<error_code, size_t> result);
+  std::optional<PumpEnd> server_read(std::tuple<error_code, size_t> result);
   awaitable<std::optional<PumpEnd>> forward_client();
   awaitable<std::optional<PumpEnd>> forward_server();
   awaitable<std::optional<PumpEnd>> read_client();
@@ -206,12 +230,21 @@ class Session {
   bool statement_read_only(std::string_view query) const;
   std::shared_ptr<PoolEntry> choose_entry(bool read_only);
   bool answer_route_setting();
+  bool notes_writes() const;
   awaitable<void> note_write();
-  // Picks the node for the buffered request and gets a server there (falling back
-  // from a failing replica); the error is worded for the client.
-  awaitable<std::optional<protocol::ErrorFields>> route_and_acquire(bool read_only);
+  // Picks the node for the buffered request (false: reads have nowhere to go), then
+  // gets a server there (falling back from a failing replica); the error is worded
+  // for the client.
+  bool pick_node(bool read_only);
+  protocol::ErrorFields no_replica_error() const;
+  awaitable<std::optional<protocol::ErrorFields>> route_and_acquire(bool read_only,
+                                                                    pool::Checkout got);
   enum class Next { kContinue, kEnd };
   awaitable<Next> serve_request(bool read_only);
+  awaitable<bool> acquire_later(bool read_only, bool node, std::optional<pool::Checkout> got,
+                                pool::Clock::time_point asked);
+  void retry_elsewhere();
+  awaitable<Next> end_request(PumpEnd end, bool read_only);
   awaitable<bool> read_client_more();
   void forget_replies();
   awaitable<void> read_back_settings();

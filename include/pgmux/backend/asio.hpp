@@ -22,6 +22,9 @@ using awaitable = asio::awaitable<T>;
 
 // Completion token for expected errors: results come back as (error_code, ...) tuples.
 inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+// The same for operations awaited on a hot path: co_await of a deferred operation keeps
+// its state in the awaiting coroutine's frame instead of a coroutine frame of its own.
+inline constexpr auto deferred_nothrow = asio::as_tuple(asio::deferred);
 
 // Where a read into `buffer` lands: at least `n` free bytes, made before the size is
 // taken. (`asio::buffer(b.write_area(n), b.writable())` leaves the order of the two
@@ -49,6 +52,15 @@ auto read_some(tcp::socket& socket, asio::mutable_buffer buffer, Token&& token) 
 awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket,
                                                   std::vector<asio::const_buffer>& buffers);
 awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::const_buffer buffer);
+
+// send_all in two steps, for coroutines on the per-request path that should not create
+// a coroutine frame per write: send_at_once sends what the socket takes now and drops
+// it from `buffers`; anything left (rarely: a full socket buffer) is written by
+// `co_await write_rest(socket, buffers)`.
+error_code send_at_once(tcp::socket& socket, std::vector<asio::const_buffer>& buffers);
+inline auto write_rest(tcp::socket& socket, std::vector<asio::const_buffer>& buffers) {
+  return asio::async_write(socket, buffers, deferred_nothrow);
+}
 
 // Runs `op`; if it has not finished after `timeout`, cancels it and returns nullopt.
 template <class T>
