@@ -35,13 +35,6 @@ double HistogramValues::quantile(double q) const {
   return kLatencyBuckets.back();  // not reached: the last used bucket always holds rank
 }
 
-void Histogram::observe(std::chrono::nanoseconds d) {
-  const double seconds = std::chrono::duration<double>(d).count();
-  const auto* bound = std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), seconds);
-  buckets_[static_cast<size_t>(bound - kLatencyBuckets.begin())].add();
-  sum_ns_.add(d.count() > 0 ? static_cast<uint64_t>(d.count()) : 0);
-}
-
 HistogramValues Histogram::values() const {
   HistogramValues v;
   for (size_t i = 0; i < buckets_.size(); ++i) {

@@ -44,6 +44,13 @@ std::string server_statement_name(std::string_view query, std::string_view types
 // Why a statement cannot run under this pool mode, or empty. Looks at the first
 // keywords only (comments and white space skipped by the SQL lexer).
 std::string refusal_for(std::string_view query, config::PoolMode mode) {
+  if (auto word = sql::leading_word(query); !word.empty()) {
+    bool maybe = false;
+    for (std::string_view k : {"PREPARE", "EXECUTE", "DEALLOCATE", "LISTEN", "BEGIN", "START"}) {
+      maybe = maybe || sql::equals_ci(word, k);
+    }
+    if (!maybe) return {};
+  }
   sql::Lexer lexer(query);
   sql::Token first = lexer.next();
   if (first.is_keyword("PREPARE") || first.is_keyword("EXECUTE")) {
@@ -453,6 +460,10 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
 // Returns false, changing nothing, for any other request.
 bool Session::answer_locally() {
   std::string_view data = cin_.readable();
+  if (data.empty() || (data[0] != protocol::msg::kParse && data[0] != protocol::msg::kClose &&
+                       data[0] != protocol::msg::kSync)) {
+    return false;
+  }
   std::vector<std::pair<std::string, Statement>> parsed;
   std::vector<std::string> closed;
   std::string replies;

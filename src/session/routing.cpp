@@ -206,6 +206,10 @@ bool Session::answer_route_setting() {
   }
   std::string_view text = cin_.readable().substr(protocol::kHeaderSize, header.length - 4);
   if (!text.empty() && text.back() == '\0') text.remove_suffix(1);
+  if (auto word = sql::leading_word(text);
+      !word.empty() && !sql::equals_ci(word, "SET") && !sql::equals_ci(word, "RESET")) {
+    return false;
+  }
   sql::Lexer lexer(text);
   sql::Token verb = lexer.next();
   bool reset = verb.is_keyword("RESET");

@@ -222,6 +222,26 @@ Token Lexer::scan_identifier(size_t begin) {
   return make(TokenKind::kIdentifier, begin, i);
 }
 
+std::string_view leading_word(std::string_view text) {
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n && is_space(text[i])) ++i;
+  if (i == n || !is_ident_start(text[i])) return {};
+  const size_t begin = i;
+  while (++i < n && is_ident_cont(text[i])) {
+  }
+  // E'..', N'..', B'..', X'..', U&'..' and U&"..": a string or quoted identifier (as
+  // Lexer::scan_prefixed reads them).
+  if (i - begin == 1 && i < n) {
+    const char c = lower(text[begin]);
+    if (text[i] == '\'' && (c == 'e' || c == 'n' || c == 'b' || c == 'x')) return {};
+    if (c == 'u' && text[i] == '&' && i + 1 < n && (text[i + 1] == '\'' || text[i + 1] == '"')) {
+      return {};
+    }
+  }
+  return text.substr(begin, i - begin);
+}
+
 std::string_view comment_body(const Token& comment) {
   const std::string_view t = comment.text;
   if (comment.kind == TokenKind::kLineComment) return t.substr(2);

@@ -20,6 +20,15 @@ inline constexpr std::array<double, 16> kLatencyBuckets = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
 
+// The same bounds in nanoseconds, for Histogram::observe (no floating point per call).
+inline constexpr std::array<int64_t, kLatencyBuckets.size()> kLatencyBucketsNs = [] {
+  std::array<int64_t, kLatencyBuckets.size()> ns{};
+  for (size_t i = 0; i < ns.size(); ++i) {
+    ns[i] = static_cast<int64_t>(kLatencyBuckets[i] * 1e9 + 0.5);
+  }
+  return ns;
+}();
+
 // A counter with a single writer (the worker owning the shard) and any readers.
 // add() is a relaxed load+store: no locked instruction.
 class Counter {
@@ -45,7 +54,16 @@ struct HistogramValues {
 // A fixed-bucket latency histogram with a single writer.
 class Histogram {
  public:
-  void observe(std::chrono::nanoseconds d);
+  // Counts `d` in the first bucket whose bound is at least `d` (Prometheus' "le").
+  // Inline, and a scan from the smallest bound: a proxy's latencies are mostly in the
+  // first few buckets.
+  void observe(std::chrono::nanoseconds d) {
+    const int64_t ns = d.count();
+    size_t i = 0;
+    while (i < kLatencyBucketsNs.size() && ns > kLatencyBucketsNs[i]) ++i;
+    buckets_[i].add();
+    sum_ns_.add(ns > 0 ? static_cast<uint64_t>(ns) : 0);
+  }
   HistogramValues values() const;
 
  private:

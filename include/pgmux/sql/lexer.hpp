@@ -113,6 +113,13 @@ inline bool Token::is_keyword(std::string_view keyword) const {
   return kind == TokenKind::kIdentifier && equals_ci(text, keyword);
 }
 
+// The first token of `text` when it is an unquoted identifier or keyword with nothing
+// but white space before it: "select" for " select 1". Empty when the first token is
+// anything else (a comment, a string such as E'..', a quoted identifier, a symbol),
+// where only a Lexer tells what comes first. Callers that look for a few leading
+// keywords ask this before making a Lexer: most statements start with a plain word.
+std::string_view leading_word(std::string_view text);
+
 // The text between a comment's delimiters: " x " for "/* x */", " x" for "-- x".
 // Empty for other tokens.
 std::string_view comment_body(const Token& comment);

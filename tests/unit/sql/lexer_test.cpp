@@ -439,5 +439,51 @@ TEST(Lexer, EqualsCi) {
   EXPECT_FALSE(equals_ci("_", "\x7f"));
 }
 
+// leading_word agrees with the Lexer wherever it answers: a non-empty word is exactly
+// the Lexer's first token, an identifier; empty only where something else comes first.
+TEST(LeadingWord, IsTheLexersFirstIdentifier) {
+  const std::vector<std::string> cases = {
+      "SELECT 1",   "  select\n1", "\t\r\nBEGIN;", "set pgmux.route = replica", "SET",
+      "a$b_c9 x",   "_x",         "\xc3\xa9t\xc3\xa9 1",  "E'x'",     "e'x'",
+      "N'x'",       "B'01'",      "X'ff'",        "U&'x'",      "U&\"x\"",
+      "u&'x'",      "Ex",         "/* c */ SET",  "-- c\nSET", "\"SET\" x",
+      "(SELECT 1)", "1",          "",             "   ",        "$1",
+      ";",          "'str'",      "SELECT'x'",    "select\"x\"", "U&x",
+      "u&",         "E",          "x'"};
+  for (const auto& sql : cases) {
+    SCOPED_TRACE(sql);
+    Lexer lexer(sql);
+    Token first = lexer.next();
+    std::string_view word = leading_word(sql);
+    if (!word.empty()) {
+      EXPECT_EQ(first.kind, TokenKind::kIdentifier);
+      EXPECT_EQ(first.text, word);
+      EXPECT_EQ(first.offset, static_cast<size_t>(word.data() - sql.data()));
+    } else {
+      bool plain_start = false;
+      for (char c : sql) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+        plain_start = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                      static_cast<unsigned char>(c) >= 0x80;
+        break;
+      }
+      // Empty with a letter first only for the prefixed strings and identifiers.
+      if (plain_start) {
+        EXPECT_NE(first.kind, TokenKind::kIdentifier);
+      }
+    }
+  }
+}
+
+TEST(LeadingWord, Examples) {
+  EXPECT_EQ(leading_word("  Select 1"), "Select");
+  EXPECT_EQ(leading_word("begin;"), "begin");
+  EXPECT_EQ(leading_word("/* x */ SET a = 1"), "");
+  EXPECT_EQ(leading_word("E'SET'"), "");
+  EXPECT_EQ(leading_word("SELECT'x'"), "SELECT");
+  EXPECT_EQ(leading_word("\"SET\""), "");
+  EXPECT_EQ(leading_word(""), "");
+}
+
 }  // namespace
 }  // namespace pgmux::sql
