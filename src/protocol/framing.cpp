@@ -65,21 +65,12 @@ util::Result<StartupPacket> parse_special_request(StartupKind kind, std::string_
 
 }  // namespace
 
-Header parse_header(std::string_view buf, uint32_t max_length) {
-  if (buf.size() < kHeaderSize) return Header{};
-  uint32_t length = util::load_be32(buf.data() + 1);
+Header bad_length_header(uint32_t length, uint32_t max_length) {
   if (length < kMinMessageLength) {
     return error_header("invalid message length " + std::to_string(length));
   }
-  if (length > max_length) {
-    return error_header("message length " + std::to_string(length) + " exceeds the maximum of " +
-                        std::to_string(max_length));
-  }
-  Header h;
-  h.status = FrameStatus::kFrame;
-  h.type = buf[0];
-  h.length = length;
-  return h;
+  return error_header("message length " + std::to_string(length) + " exceeds the maximum of " +
+                      std::to_string(max_length));
 }
 
 Header frame_message(std::string_view buf, uint32_t max_length) {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "pgmux/util/bytes.hpp"
 #include "pgmux/util/result.hpp"
 
 namespace pgmux::protocol {
@@ -45,10 +46,24 @@ struct Header {
   size_t wire_size() const { return size_t{length} + 1; }
 };
 
+// The kError Header for a length field below 4 or above `max_length`.
+Header bad_length_header(uint32_t length, uint32_t max_length);
+
 // Parses the 5-byte header at the start of `buf`. kFrame as soon as the header is
 // present (the body may still be incomplete: callers stream it). kError when the
-// length is below 4 or above `max_length`.
-Header parse_header(std::string_view buf, uint32_t max_length);
+// length is below 4 or above `max_length`. Inline: called for every message.
+inline Header parse_header(std::string_view buf, uint32_t max_length) {
+  Header h;
+  if (buf.size() < kHeaderSize) return h;
+  const uint32_t length = util::load_be32(buf.data() + 1);
+  if (length < 4 || length > max_length) [[unlikely]] {
+    return bad_length_header(length, max_length);
+  }
+  h.status = FrameStatus::kFrame;
+  h.type = buf[0];
+  h.length = length;
+  return h;
+}
 
 // Like parse_header, but kFrame only once the whole message is in `buf`.
 Header frame_message(std::string_view buf, uint32_t max_length);
