@@ -22,10 +22,12 @@ if ((QUICK)); then
   MODES=${BENCH_MODES:-select-only} PROTOCOLS=${BENCH_PROTOCOLS:-simple}
   CLIENTS=${BENCH_CLIENTS:-10 50} CHURN=${BENCH_CHURN:-0}
   CPU_TXNS=${BENCH_CPU_TXNS:-20000} STRACE_TXNS=${BENCH_STRACE_TXNS:-5000}
+  CALLGRIND_TXNS=${BENCH_CALLGRIND_TXNS:-2000}
 else
   MODES=${BENCH_MODES:-select-only tpcb-like} PROTOCOLS=${BENCH_PROTOCOLS:-simple extended prepared}
   CLIENTS=${BENCH_CLIENTS:-1 10 50 500 2000} CHURN=${BENCH_CHURN:-1}
   CPU_TXNS=${BENCH_CPU_TXNS:-100000} STRACE_TXNS=${BENCH_STRACE_TXNS:-20000}
+  CALLGRIND_TXNS=${BENCH_CALLGRIND_TXNS:-10000}
 fi
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 RESULTS=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}
@@ -43,10 +45,11 @@ WORK="" RUN_NO=0 RUN_TOTAL=0 RUN_SECONDS=0 PERF_OK=0
 check_knobs() {
   local name
   for name in QUICK ROUNDS SECONDS_PER_RUN SCALE PG_MAX_CONNECTIONS CHURN CPU_TXNS \
-    STRACE_TXNS IDLE_CONNS KEEP_WORK; do
+    STRACE_TXNS CALLGRIND_TXNS IDLE_CONNS KEEP_WORK; do
     [[ ${!name} =~ ^[0-9]+$ ]] || die "$name must be a whole number, not '${!name}'"
   done
-  ((ROUNDS >= 1 && SECONDS_PER_RUN >= 1 && CPU_TXNS >= 10 && STRACE_TXNS >= 10)) ||
+  ((ROUNDS >= 1 && SECONDS_PER_RUN >= 1 && CPU_TXNS >= 10 && STRACE_TXNS >= 10 &&
+    CALLGRIND_TXNS >= 100)) ||
     die "BENCH_ROUNDS, BENCH_SECONDS and the transaction counts must be positive"
   [[ $PGMUX_BIN == /* ]] || PGMUX_BIN=$PWD/$PGMUX_BIN
   [[ $MICRO_BIN == /* ]] || MICRO_BIN=$PWD/$MICRO_BIN
@@ -125,7 +128,7 @@ restart_proxies() {
 prepare_results() {
   mkdir -p "$RESULTS"
   rm -rf "$RESULTS/logs"
-  rm -f "$RESULTS"/{results.csv,summary.csv,cpu.csv,memory.csv,tps.dat,tps.png} \
+  rm -f "$RESULTS"/{results.csv,summary.csv,cpu.csv,instructions.csv,memory.csv,tps.dat,tps.png} \
     "$RESULTS"/{machine.txt,errors.log,report.txt,micro.txt,micro.json}
   echo "$RESULTS_HEADER" >"$RESULTS/results.csv"
   echo "$CPU_HEADER" >"$RESULTS/cpu.csv"
@@ -158,7 +161,7 @@ matrix:      modes [$MODES], protocols [$PROTOCOLS], clients [$CLIENTS], churn $
 direct:      up to $DIRECT_MAX clients (max_connections $PG_MAX_CONNECTIONS)
 postgresql:  fsync off, synchronous_commit off, full_page_writes off, autovacuum off, shared_buffers 256MB
 auth:        SCRAM-SHA-256 everywhere (PgBouncer userlist and pgmux hold PostgreSQL's SCRAM secret)
-cpu cost:    $( ((PERF_OK)) && echo "perf stat instructions + /proc" || echo "/proc only (perf cannot count instructions here)")
+cpu cost:    /proc CPU time and context switches; instructions: $INSTR_METHOD$( [[ $INSTR_METHOD == callgrind ]] && echo " (user space, perf cannot count instructions here)")
 INFO
 }
 
@@ -198,6 +201,8 @@ run_micro() {
 
 estimate_minutes() {
   local cost=$((ROUNDS * 2 * (CPU_TXNS + STRACE_TXNS) / 3000))
+  # Under callgrind a proxy serves a few hundred transactions per second.
+  [[ $INSTR_METHOD == callgrind ]] && cost=$((cost + 2 * (CALLGRIND_TXNS * 6 / 5 + 1000) / 300 + 60))
   echo $(((RUN_SECONDS + 3 * RUN_TOTAL + cost + IDLE_CONNS / 250 + 120) / 60 + 1))
 }
 
@@ -227,7 +232,11 @@ main() {
   make_workdir
   BOUNCER_VERSION=$(pgbouncer --version | awk 'NR == 1 { print $2 }')
   bouncer_has_prepared "$BOUNCER_VERSION" && BOUNCER_PREPARED=1
-  perf_counts_instructions && PERF_OK=1
+  if perf_counts_instructions; then
+    PERF_OK=1 INSTR_METHOD=perf
+  elif command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+    INSTR_METHOD=callgrind
+  fi
   count_runs
   say "$RUN_TOTAL pgbench runs of $SECONDS_PER_RUN s in $ROUNDS round(s); about" \
     "$(estimate_minutes) min in all; PgBouncer $BOUNCER_VERSION" \
@@ -242,6 +251,7 @@ main() {
   warm_up
   run_matrix
   for ((round = 1; round <= ROUNDS; round++)); do measure_cost_round "$round"; done
+  [[ $INSTR_METHOD == callgrind ]] && measure_instructions
   restart_proxies
   measure_memory pgbouncer
   measure_memory pgmux

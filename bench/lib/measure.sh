@@ -299,6 +299,93 @@ measure_syscalls() {
   SYSCALLS=$(awk -v c="$calls" -v t="$TXNS" 'BEGIN { printf "%.2f", c / t }')
 }
 
+# How instructions are counted: perf (hardware counter, during the CPU cost rounds),
+# callgrind (measure_instructions) or none; decided in main.
+INSTR_METHOD=none
+INSTR_HEADER="target,method,transactions_a,instructions_a,transactions_b,instructions_b,instructions_per_txn"
+
+# Runs `callgrind_control $1` on target $2's process, as the user it runs as.
+callgrind_at() {
+  local op=$1 target=$2 pid
+  pid=$(target_pid "$target")
+  if [[ $target == pgbouncer ]]; then
+    as_pg callgrind_control "$op" "$pid" >/dev/null
+  else
+    callgrind_control "$op" "$pid" >/dev/null
+  fi
+}
+
+# The instructions in callgrind dump file $1 (its summary line).
+callgrind_total() { awk '/^summary:/ { print $2 }' "$1" 2>/dev/null; }
+
+# Stops a proxy started under PROXY_WRAP (by PID: its command name is valgrind's).
+stop_wrapped() {
+  local pid=$1 i
+  [[ $pid =~ ^[0-9]+$ ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Instructions per transaction where perf cannot count them: each proxy in turn runs
+# under valgrind --tool=callgrind, which counts the instructions it executes in user
+# space (the same count on every run of the same binary and input, whatever else the
+# machine is doing; the kernel's share, the system calls, is counted separately). After
+# a warm-up (the clients' logins, the pool's server connections), the counters are
+# zeroed and dumped around two runs of the CPU workload, of CALLGRIND_TXNS / 5 and
+# CALLGRIND_TXNS transactions: the difference of their counts divided by the difference
+# of their transactions leaves out what does not grow with transactions (the ten
+# logins of each run, its start and end). Rows go to instructions.csv; both proxies
+# are started again normally afterwards (restart_proxies).
+measure_instructions() {
+  local target pid small=$((CALLGRIND_TXNS / 5)) ta tb a b dir=$WORK/callgrind
+  mkdir -p "$dir"
+  own_by_pg "$dir"
+  echo "$INSTR_HEADER" >"$RESULTS/instructions.csv"
+  stop_process "$PGMUX_PID" "$(pgmux_comm)" TERM 15
+  reap "$PGMUX_PID" 2>/dev/null || true
+  PGMUX_PID=""
+  stop_process "$(bouncer_pid)" pgbouncer TERM 10
+  for target in pgbouncer pgmux; do
+    rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
+    rm -f "$dir/$target".*
+    PROXY_WRAP=(valgrind --tool=callgrind --callgrind-out-file="$dir/$target.%p")
+    PROXY_START_LIMIT=120
+    if [[ $target == pgbouncer ]]; then start_bouncer; else start_pgmux; fi
+    PROXY_WRAP=()
+    PROXY_START_LIMIT=15
+    pid=$(target_pid "$target")
+    ta="" tb="" a="" b=""
+    cost_workload "$target" 1000
+    if [[ -n $TXNS ]] && callgrind_at -z "$target"; then
+      cost_workload "$target" "$small"
+      ta=$TXNS
+      callgrind_at -d "$target" || ta=""
+    fi
+    if [[ -n $ta ]] && callgrind_at -z "$target"; then
+      cost_workload "$target" "$CALLGRIND_TXNS"
+      tb=$TXNS
+      callgrind_at -d "$target" || tb=""
+    fi
+    a=$(callgrind_total "$dir/$target.$pid.1")
+    b=$(callgrind_total "$dir/$target.$pid.2")
+    stop_wrapped "$pid"
+    if [[ $target == pgmux ]]; then reap "$PGMUX_PID" 2>/dev/null || true; PGMUX_PID=""; fi
+    local per=""
+    if [[ -n $ta && -n $tb && -n $a && -n $b ]] && ((tb > ta)); then
+      per=$(awk -v a="$a" -v b="$b" -v ta="$ta" -v tb="$tb" 'BEGIN { printf "%.0f", (b - a) / (tb - ta) }')
+    else
+      log_failure "$target instruction count under callgrind"
+    fi
+    echo "$target,callgrind,$ta,$a,$tb,$b,$per" >>"$RESULTS/instructions.csv"
+    say "instructions $target (callgrind): $ta txns ${a:-?}, $tb txns ${b:-?}:" \
+      "${per:--} per transaction"
+  done
+}
+
 # One round of the CPU cost measurement for both proxies; rows go to cpu.csv.
 measure_cost_round() {
   local round=$1 target method=proc t c x i

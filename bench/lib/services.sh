@@ -147,19 +147,33 @@ INI
 
 bouncer_pid() { cat "$WORK/bouncer/pgbouncer.pid" 2>/dev/null || true; }
 
-# Starts PgBouncer (daemonized, as the postgres user) on a free port.
+# A command the proxies start under when set (measure_instructions: valgrind), and how
+# long they may take to listen then.
+PROXY_WRAP=()
+PROXY_START_LIMIT=15
+
+# Starts PgBouncer (daemonized, as the postgres user) on a free port. Under PROXY_WRAP
+# it stays in the foreground, a background child of this script.
 start_bouncer() {
   [[ -n $BOUNCER_PORT ]] || BOUNCER_PORT=$(free_port "$PG_PORT")
   write_bouncer_config
   rm -f "$WORK/bouncer/pgbouncer.pid"
   # runuser's PAM session resets the open-file limit; raise it again inside.
   # shellcheck disable=SC2016 # expanded by the inner sh
-  as_pg sh -c 'ulimit -n "$1" && exec pgbouncer -d -q "$2"' sh "$(ulimit -Sn)" \
-    "$WORK/bouncer/pgbouncer.ini" >>"$WORK/bouncer/start.log" 2>&1 ||
-    die "PgBouncer did not start; see $WORK/bouncer/pgbouncer.log"
+  local raise='ulimit -n "$1" && shift && exec "$@"'
+  if ((${#PROXY_WRAP[@]})); then
+    spawn as_pg sh -c "$raise" sh "$(ulimit -Sn)" "${PROXY_WRAP[@]}" pgbouncer -q \
+      "$WORK/bouncer/pgbouncer.ini" >>"$WORK/bouncer/start.log" 2>&1
+  else
+    as_pg sh -c "$raise" sh "$(ulimit -Sn)" pgbouncer -d -q "$WORK/bouncer/pgbouncer.ini" \
+      >>"$WORK/bouncer/start.log" 2>&1 || die "PgBouncer did not start; see $WORK/bouncer/pgbouncer.log"
+  fi
   local i
-  for ((i = 0; i < 100; i++)); do [[ -s $WORK/bouncer/pgbouncer.pid ]] && break; sleep 0.1; done
-  wait_port "$BOUNCER_PORT" 15 "$(bouncer_pid)" ||
+  for ((i = 0; i < PROXY_START_LIMIT * 10; i++)); do
+    [[ -s $WORK/bouncer/pgbouncer.pid ]] && break
+    sleep 0.1
+  done
+  wait_port "$BOUNCER_PORT" "$PROXY_START_LIMIT" "$(bouncer_pid)" ||
     die "PgBouncer is not listening on $BOUNCER_PORT; see $WORK/bouncer/pgbouncer.log"
 }
 
@@ -197,9 +211,11 @@ start_pgmux() {
   write_pgmux_config
   BENCH_PASSWORD=$BENCH_PASSWORD "$PGMUX_BIN" --check -c "$WORK/pgmux.yaml" >/dev/null ||
     die "pgmux rejected $WORK/pgmux.yaml"
-  BENCH_PASSWORD=$BENCH_PASSWORD spawn "$PGMUX_BIN" -c "$WORK/pgmux.yaml" >>"$WORK/pgmux.log" 2>&1
+  BENCH_PASSWORD=$BENCH_PASSWORD spawn "${PROXY_WRAP[@]}" "$PGMUX_BIN" -c "$WORK/pgmux.yaml" \
+    >>"$WORK/pgmux.log" 2>&1
   PGMUX_PID=$BG_PID
-  wait_port "$PGMUX_PORT" 15 "$PGMUX_PID" || die "pgmux did not start; see $WORK/pgmux.log"
+  wait_port "$PGMUX_PORT" "$PROXY_START_LIMIT" "$PGMUX_PID" ||
+    die "pgmux did not start; see $WORK/pgmux.log"
   sleep 0.3 # every worker's SO_REUSEPORT acceptor is bound before the first run
 }
 

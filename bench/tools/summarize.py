@@ -251,6 +251,21 @@ def print_cpu(rows):
             fmt(cols[2], 0) or "-", fmt(cols[3], 2) or "-", via))
 
 
+def print_instructions(rows):
+    if not rows:
+        return
+    print("\nProxy instructions per transaction in user space (valgrind --tool=callgrind;"
+          " pgbench -S -M simple, 10 clients;\n  the difference of a run of %s and one of %s"
+          " transactions, which leaves out logins and start-up)" % (
+              rows[0]["transactions_a"] or "?", rows[0]["transactions_b"] or "?"))
+    per = {}
+    for r in rows:
+        per[r["target"]] = number(r["instructions_per_txn"])
+        print("  %-10s %14s" % (r["target"], fmt(per[r["target"]], 0) or "-"))
+    if per.get("pgbouncer") and per.get("pgmux"):
+        print("  pgmux/PgBouncer: %.2f" % (per["pgmux"] / per["pgbouncer"]))
+
+
 def print_memory(rows):
     if not rows:
         return
@@ -273,6 +288,7 @@ def main():
     print_throughput(rows)
     print_window(medians, ncpu)
     print_cpu(read_csv(os.path.join(results, "cpu.csv")))
+    print_instructions(read_csv(os.path.join(results, "instructions.csv")))
     print_memory(read_csv(os.path.join(results, "memory.csv")))
 
 
