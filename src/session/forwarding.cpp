@@ -5,6 +5,9 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
+
 #include "pgmux/protocol/sqlstate.hpp"
 #include "pgmux/session/params.hpp"
 #include "pgmux/sql/lexer.hpp"
@@ -44,12 +47,13 @@ std::string server_statement_name(std::string_view query, std::string_view types
 // Why a statement cannot run under this pool mode, or empty. Looks at the first
 // keywords only (comments and white space skipped by the SQL lexer).
 std::string refusal_for(std::string_view query, config::PoolMode mode) {
+  static constexpr std::array<std::string_view, 6> kRefused = {
+      "PREPARE", "EXECUTE", "DEALLOCATE", "LISTEN", "BEGIN", "START"};
   if (auto word = sql::leading_word(query); !word.empty()) {
-    bool maybe = false;
-    for (std::string_view k : {"PREPARE", "EXECUTE", "DEALLOCATE", "LISTEN", "BEGIN", "START"}) {
-      maybe = maybe || sql::equals_ci(word, k);
+    if (std::none_of(kRefused.begin(), kRefused.end(),
+                     [&](std::string_view k) { return sql::equals_ci(word, k); })) {
+      return {};
     }
-    if (!maybe) return {};
   }
   sql::Lexer lexer(query);
   sql::Token first = lexer.next();

@@ -2,19 +2,22 @@
 // keeps shared state.
 #include "pgmux/sql/lexer.hpp"
 
+#include <array>
+#include <cstdint>
+
 namespace pgmux::sql {
 namespace {
 
-bool is_space(char c) {
+constexpr bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 // PostgreSQL's ident_start: letters, underscore and every byte of a multibyte character.
-bool is_ident_start(char c) {
+constexpr bool is_ident_start(char c) {
   return is_alpha(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
 }
-bool is_ident_cont(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
+constexpr bool is_ident_cont(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
 // Dollar-quote tags are identifiers without '$'.
 bool is_tag_cont(char c) { return is_ident_start(c) || is_digit(c); }
 bool is_op_char(char c) {
@@ -222,13 +225,32 @@ Token Lexer::scan_identifier(size_t begin) {
   return make(TokenKind::kIdentifier, begin, i);
 }
 
+namespace {
+
+// is_space / is_ident_start / is_ident_cont as one table lookup per byte, for
+// leading_word (which runs on every Query).
+enum : uint8_t { kSpaceBit = 1, kStartBit = 2, kContBit = 4 };
+constexpr std::array<uint8_t, 256> kCharBits = [] {
+  std::array<uint8_t, 256> bits{};
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    bits[b] = static_cast<uint8_t>((is_space(c) ? kSpaceBit : 0) |
+                                   (is_ident_start(c) ? kStartBit : 0) |
+                                   (is_ident_cont(c) ? kContBit : 0));
+  }
+  return bits;
+}();
+bool has(char c, uint8_t bit) { return (kCharBits[static_cast<unsigned char>(c)] & bit) != 0; }
+
+}  // namespace
+
 std::string_view leading_word(std::string_view text) {
   const size_t n = text.size();
   size_t i = 0;
-  while (i < n && is_space(text[i])) ++i;
-  if (i == n || !is_ident_start(text[i])) return {};
+  while (i < n && has(text[i], kSpaceBit)) ++i;
+  if (i == n || !has(text[i], kStartBit)) return {};
   const size_t begin = i;
-  while (++i < n && is_ident_cont(text[i])) {
+  while (++i < n && has(text[i], kContBit)) {
   }
   // E'..', N'..', B'..', X'..', U&'..' and U&"..": a string or quoted identifier (as
   // Lexer::scan_prefixed reads them).
