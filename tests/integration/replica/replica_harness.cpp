@@ -216,6 +216,7 @@ std::string RoutedConfig::yaml(uint16_t listen_port) const {
   if (!routing.read_your_writes_window.empty()) {
     y << ", read_your_writes_window: " << routing.read_your_writes_window;
   }
+  if (!routing.fallback_to_primary) y << ", fallback_to_primary: false";
   y << " }\n";
   return y.str();
 }

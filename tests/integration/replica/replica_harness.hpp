@@ -83,6 +83,7 @@ struct RoutingSpec {
   std::string max_replica_lag = "1s";
   std::string read_your_writes = "off";  // off | window | lsn
   std::string read_your_writes_window;   // e.g. "2s"; empty = not written
+  bool fallback_to_primary = true;
 };
 
 // pgmux in front of the replica pair. With `with_replicas`, kReplDatabase has `primary:` and

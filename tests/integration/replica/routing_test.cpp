@@ -236,6 +236,31 @@ TEST_F(RoutingTest, LaggingReplicaReadsMoveToPrimaryAndBack) {
   EXPECT_EQ(writer.errors(), 0);
 }
 
+// With fallback_to_primary off, a read with no usable replica is refused (57P03) without
+// ending the session: writes still run on the primary, and reads go to the replica again
+// once it has caught up.
+TEST_F(RoutingTest, LaggingReplicaWithoutFallbackRefusesReads) {
+  RoutedConfig config;
+  config.routing.fallback_to_primary = false;
+  PgConn conn = start(config);
+  ASSERT_TRUE(conn.ok());
+  PrimaryWriter writer;
+  ASSERT_TRUE(cluster_.pause_replay());
+  std::string last;
+  EXPECT_TRUE(wait_until([&] { return (last = placement(conn)).rfind("error: 57P03", 0) == 0; }, 10s, 20ms))
+      << "with replay paused and max_replica_lag 1s, a read answered: " << last;
+  EXPECT_NE(last.find("no replica of database \"" + std::string(kReplDatabase) +
+                      "\" is healthy and fallback_to_primary is off"),
+            std::string::npos)
+      << last;
+  EXPECT_EQ(placement(conn, "SELECT pg_is_in_recovery(), nextval('s')"), "f")
+      << "a write while reads are refused";
+  ASSERT_TRUE(cluster_.resume_replay());
+  EXPECT_TRUE(reads_reach(conn, "t", 10s)) << "after pg_wal_replay_resume()";
+  EXPECT_EQ(PQstatus(conn.get()), CONNECTION_OK);
+  EXPECT_EQ(writer.errors(), 0);
+}
+
 // One client of the replica-stop test: loops reads on its own connection and logs each outcome.
 class ReadLoopClient {
  public:
