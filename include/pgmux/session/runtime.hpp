@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -131,23 +132,26 @@ struct PoolGroup {
   std::string read_back_sql;
 };
 
-// Where a client's CancelRequest must go right now. Thread-safe (own mutex).
+// Where a client's CancelRequest must go right now. Thread-safe. Its session sets and
+// clears it on every request; a CancelRequest (rare, on any worker) reads it. So the
+// lock is a flag taken with one atomic exchange, not a mutex: it is all but never
+// contended, and each critical section is a few stores.
 class CancelTarget {
  public:
   void set(const tcp::endpoint& peer, uint32_t pid, uint32_t secret) {
-    std::lock_guard lock(mu_);
+    Hold hold(busy_);
     peer_ = peer;
     pid_ = pid;
     secret_ = secret;
     active_ = true;
   }
   void clear() {
-    std::lock_guard lock(mu_);
+    Hold hold(busy_);
     active_ = false;
   }
   // The server key to cancel, if the client has a server now.
   bool get(tcp::endpoint& peer, uint32_t& pid, uint32_t& secret) const {
-    std::lock_guard lock(mu_);
+    Hold hold(busy_);
     if (!active_) return false;
     peer = peer_;
     pid = pid_;
@@ -156,7 +160,14 @@ class CancelTarget {
   }
 
  private:
-  mutable std::mutex mu_;
+  struct Hold {
+    explicit Hold(std::atomic_flag& f) : flag(f) {
+      while (flag.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+    }
+    ~Hold() { flag.clear(std::memory_order_release); }
+    std::atomic_flag& flag;
+  };
+  mutable std::atomic_flag busy_;
   bool active_ = false;
   tcp::endpoint peer_;
   uint32_t pid_ = 0;
