@@ -228,7 +228,11 @@ awaitable<bool> Session::acquire_later(bool read_only, bool node,
     failed = no_replica_error();
   } else {
     waiting_ = true;
-    failed = co_await route_and_acquire(read_only, std::move(*got));
+    if (entry_->node->replica) {  // may fall back to another node
+      failed = co_await route_and_acquire(read_only, std::move(*got));
+    } else {
+      failed = co_await acquire_server(std::move(*got));
+    }
     waiting_ = false;
   }
   if (failed) {
@@ -335,7 +339,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Ch
       // wake() posts to this thread, so it cannot run before the wait below starts.
       timer.expires_after(config_->query_wait_timeout);
       waiter.timer = &timer;
-      co_await timer.async_wait(use_nothrow);
+      co_await timer.async_wait(deferred_nothrow);
       waiter.timer = nullptr;
       got = pool.finish_wait(queued, pool::Clock::now());
       ++waiter.generation;
