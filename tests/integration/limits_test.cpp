@@ -38,6 +38,36 @@ TEST(LimitsTest, MaxClientConnections) {
       << fourth.error;
 }
 
+// Every server busy for longer than query_wait_timeout: the waiting client's query gets 57014
+// (and the wait's length in the message), its session goes on, and a server that comes free
+// serves it again. Both workers take part (the waiter may be on either).
+TEST(LimitsTest, QueryWaitTimeoutRefusesTheQueryNotTheSession) {
+  PgmuxConfig config = one_db_config("query_wait_timeout: 500ms\n");
+  config.pool_size = 1;
+  PgmuxProcess pgmux(config);
+  ASSERT_TRUE(pgmux.start());
+  ConnectOutcome holder = connect(pgmux.conninfo("pgmux_test"));
+  ConnectOutcome waiter = connect(pgmux.conninfo("pgmux_test"));
+  ASSERT_TRUE(holder.ok) << holder.error;
+  ASSERT_TRUE(waiter.ok) << waiter.error;
+  ASSERT_TRUE(holder.conn.exec("BEGIN").ok());  // holds the only server
+
+  auto start = Clock::now();
+  PgResult r = waiter.conn.exec("SELECT 1", 10s);
+  auto waited = std::chrono::duration_cast<Millis>(Clock::now() - start);
+  EXPECT_FALSE(r.ok()) << "a query ran while the only server was held";
+  EXPECT_EQ(r.sqlstate(), "57014") << r.error();
+  EXPECT_PRED2(contains, r.error(), "query_wait_timeout");
+  EXPECT_PRED2(contains, r.error(), "500 ms");
+  EXPECT_GE(waited, 450ms);
+  EXPECT_EQ(PQstatus(waiter.conn.get()), CONNECTION_OK);
+
+  ASSERT_TRUE(holder.conn.exec("COMMIT").ok());
+  PgResult again = waiter.conn.exec("SELECT 2", 10s);
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ(again.value(), "2");
+}
+
 // A database whose server does not listen: the client gets 08006 in bounded time; pgmux lives on.
 TEST(LimitsTest, ServerDownReportsErrorAndPgmuxStaysUp) {
   PgmuxConfig config = one_db_config("server_connect_timeout: 2s\nserver_login_retry: 250ms\n");
