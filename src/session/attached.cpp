@@ -64,10 +64,7 @@ awaitable<std::optional<PumpEnd>> Session::relay() {
       if (!segments_.empty()) {
         auto& out = segments_to_send();
         auto ec = send_at_once(server_->socket(), out);
-        if (!ec && !out.empty()) {
-          auto [wec, w] = co_await write_rest(server_->socket(), out);
-          ec = wec;
-        }
+        if (!ec && !out.empty()) ec = std::get<0>(co_await write_rest(server_->socket(), out));
         if (ec) co_return PumpEnd::kServerGone;
       }
       if (auto end = client_sent(batch)) co_return end;
@@ -81,10 +78,7 @@ awaitable<std::optional<PumpEnd>> Session::relay() {
         retry_capture_ = false;  // the client has seen part of the answer
         auto& out = runs_to_send(in.readable().data());
         auto ec = send_at_once(client_, out);
-        if (!ec && !out.empty()) {
-          auto [wec, w] = co_await write_rest(client_, out);
-          ec = wec;
-        }
+        if (!ec && !out.empty()) ec = std::get<0>(co_await write_rest(client_, out));
         if (ec) co_return PumpEnd::kClientGone;
       }
       if (auto end = server_sent(batch)) co_return end;
