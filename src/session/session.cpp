@@ -175,7 +175,7 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
     std::optional<pool::Checkout> got;
     if (node) got = checkout_now(asked);
     if (!node || got) {  // no idle server (or no node for a read): wait, connect or fail
-      if (!co_await acquire_later(read_only, node, std::move(got), asked)) {
+      if (!co_await acquire_later(read_only, std::move(got), asked)) {
         co_return shutdown_ ? Next::kEnd : Next::kContinue;
       }
     } else {
@@ -218,13 +218,13 @@ awaitable<Session::Next> Session::serve_request(bool read_only) {
   }
 }
 
-// serve_request's wait for a server when the pool had no idle one (or reads had no
-// node: `node` false). False when the request was refused (reject_request).
-awaitable<bool> Session::acquire_later(bool read_only, bool node,
-                                       std::optional<pool::Checkout> got,
+// serve_request's wait for a server when the pool had no idle one (`got`: what it said)
+// or reads had no node (`got` empty). False when the request was refused
+// (reject_request).
+awaitable<bool> Session::acquire_later(bool read_only, std::optional<pool::Checkout> got,
                                        pool::Clock::time_point asked) {
   std::optional<protocol::ErrorFields> failed;
-  if (!node) {
+  if (!got) {
     failed = no_replica_error();
   } else {
     waiting_ = true;

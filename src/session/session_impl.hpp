@@ -241,7 +241,7 @@ class Session {
                                                                     pool::Checkout got);
   enum class Next { kContinue, kEnd };
   awaitable<Next> serve_request(bool read_only);
-  awaitable<bool> acquire_later(bool read_only, bool node, std::optional<pool::Checkout> got,
+  awaitable<bool> acquire_later(bool read_only, std::optional<pool::Checkout> got,
                                 pool::Clock::time_point asked);
   void retry_elsewhere();
   awaitable<Next> end_request(PumpEnd end, bool read_only);
