@@ -4,8 +4,8 @@
 # idle client. Sourced by bench/run.sh after common.sh and services.sh.
 # shellcheck shell=bash disable=SC2034,SC2153 # globals are set by bench/run.sh
 
-RESULTS_HEADER="target,mode,protocol,clients,round,tps,lat_mean_ms,lat_p99_ms,window_tps,machine_busy_pct,proxy_cpu_us_per_txn,other_cpu_us_per_txn"
-CPU_HEADER="target,round,method,transactions,cpu_us_per_txn,ctxsw_per_txn,instructions_per_txn,syscalls_per_txn,syscall_method"
+RESULTS_HEADER="target,mode,protocol,clients,round,tps,lat_mean_ms,lat_p99_ms,window_tps,machine_busy_pct,proxy_cpu_us_per_txn,other_cpu_us_per_txn,proxy_user_us_per_txn"
+CPU_HEADER="target,round,method,transactions,cpu_us_per_txn,ctxsw_per_txn,instructions_per_txn,syscalls_per_txn,syscall_method,user_us_per_txn,system_us_per_txn"
 MEMORY_HEADER="target,connections,failed,rss_before_kib,rss_after_kib,kib_per_conn,login_seconds"
 
 # pgbench options for mode $1: select-only (-S), tpcb-like (built-in TPC-B-like script),
@@ -63,16 +63,17 @@ log_failure() {
   } >>"$RESULTS/errors.log" 2>&1
 }
 
-# Prints one CPU sample: "wall_seconds proxy_cpu_ns" and the fields of the aggregate
-# "cpu" line of /proc/stat (user nice system idle iowait irq softirq steal ... in clock
-# ticks). proxy_cpu_ns is that of process $1 (proc_counters), "-" without one.
+# Prints one CPU sample: "wall_seconds proxy_cpu_ns proxy_user_ticks" and the fields of
+# the aggregate "cpu" line of /proc/stat (user nice system idle iowait irq softirq steal
+# ... in clock ticks). proxy_cpu_ns and proxy_user_ticks are those of process $1
+# (proc_counters), "-" without one.
 cpu_sample() {
-  local pid=$1 t stat counters=""
+  local pid=$1 t stat counters="" ns="" user=""
   t=$(date +%s.%N)
   read -r stat </proc/stat
   if [[ -n $pid ]]; then counters=$(proc_counters "$pid" 2>/dev/null) || counters=""; fi
-  counters=${counters%% *}
-  echo "$t ${counters:--} ${stat#cpu }"
+  read -r ns _ user _ <<<"$counters" || true
+  echo "$t ${ns:--} ${user:--} ${stat#cpu }"
 }
 
 # Background job of a throughput run: sleeps $1 seconds (the logins), writes a CPU sample
@@ -91,51 +92,56 @@ cpu_window_sampler() {
   cpu_sample "$pid"
 }
 
-# Prints "window_tps,machine_busy_pct,proxy_cpu_us_per_txn,other_cpu_us_per_txn" for the
-# window between the two samples in file $1, counting the transactions that ended in it
-# from the pgbench logs $2.* (time_epoch + time_us); $3 is 1 when the target is a proxy.
-# Prints ",,," when the window cannot be measured (fewer than two samples, no
+# Prints "window_tps,machine_busy_pct,proxy_cpu_us_per_txn,other_cpu_us_per_txn,
+# proxy_user_us_per_txn" for the window between the two samples in file $1, counting the
+# transactions that ended in it from the pgbench logs $2.* (time_epoch + time_us); $3 is 1
+# when the target is a proxy. The proxy's user-space part comes from its utime (clock
+# ticks). Prints ",,,," when the window cannot be measured (fewer than two samples, no
 # transactions, a proxy without CPU counters).
 window_stats() {
   local samples=$1 logs=$2 proxy=$3
   [[ -s $samples ]] || {
-    echo ",,,"
+    echo ",,,,"
     return 0
   }
   cat "$logs".* 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" -v proxy="$proxy" '
     NR == FNR {  # the samples file (not empty), then the logs on stdin
-      if (NF < 10) next
-      n++; t[n] = $1; ns[n] = $2
-      busy[n] = $3 + $4 + $5 + $8 + $9 + $10  # user nice system irq softirq steal
-      all[n] = busy[n] + $6 + $7                # + idle iowait
+      if (NF < 11) next
+      n++; t[n] = $1; ns[n] = $2; ut[n] = $3
+      busy[n] = $4 + $5 + $6 + $9 + $10 + $11  # user nice system irq softirq steal
+      all[n] = busy[n] + $7 + $8                # + idle iowait
       next
     }
     n >= 2 && $3 ~ /^[0-9]+$/ { end = $5 + $6 / 1e6; if (end > t[1] && end <= t[2]) txns++ }
     END {
-      if (n < 2 || t[2] <= t[1] || txns == 0 || all[2] <= all[1]) { print ",,,"; exit }
+      if (n < 2 || t[2] <= t[1] || txns == 0 || all[2] <= all[1]) { print ",,,,"; exit }
       busy_us = (busy[2] - busy[1]) * 1e6 / hz
       proxy_us = ""
+      user = ""
       if (proxy) {
-        if (ns[1] !~ /^[0-9]+$/ || ns[2] !~ /^[0-9]+$/) { print ",,,"; exit }
+        if (ns[1] !~ /^[0-9]+$/ || ns[2] !~ /^[0-9]+$/) { print ",,,,"; exit }
         proxy_us = (ns[2] - ns[1]) / 1000
+        if (ut[1] ~ /^[0-9]+$/ && ut[2] ~ /^[0-9]+$/) {
+          user = sprintf("%.2f", (ut[2] - ut[1]) * 1e6 / hz / txns)
+        }
       }
-      printf "%.1f,%.1f,%s,%.2f\n", txns / (t[2] - t[1]),
+      printf "%.1f,%.1f,%s,%.2f,%s\n", txns / (t[2] - t[1]),
         100 * (busy[2] - busy[1]) / (all[2] - all[1]),
-        (proxy ? sprintf("%.2f", proxy_us / txns) : ""), (busy_us - proxy_us) / txns
+        (proxy ? sprintf("%.2f", proxy_us / txns) : ""), (busy_us - proxy_us) / txns, user
     }' "$samples" -
 }
 
 # One pgbench -T run of target $1, mode $2, protocol $3, $4 clients with $5 s for logins.
 # Sets RUN_RC, RUN_TPS (empty unless transactions were processed), RUN_CONN_MS (pgbench's
 # initial connection time; empty with -C) and RUN_WINDOW (window_stats of the steady
-# state: from 1 s after the login allowance to 1 s before -T ends; ",,," when the run
+# state: from 1 s after the login allowance to 1 s before -T ends; ",,,," when the run
 # failed, logged in late or is shorter than 3 s).
 pgbench_timed() {
   local target=$1 mode=$2 protocol=$3 clients=$4 ramp=$5 out=$WORK/runs/out sampler=""
   local samples=$WORK/runs/cpu_window proxy=1 span=$((SECONDS_PER_RUN - 2))
   rm -rf "$WORK/runs" && mkdir -p "$WORK/runs"
   PGBENCH_LIMIT=$((SECONDS_PER_RUN + ramp + 60 + clients / 10))
-  RUN_RC=0 RUN_TPS="" RUN_CONN_MS="" RUN_WINDOW=",,,"
+  RUN_RC=0 RUN_TPS="" RUN_CONN_MS="" RUN_WINDOW=",,,,"
   [[ $target == direct ]] && proxy=0
   ((span >= 1)) || span=1
   if ((SECONDS_PER_RUN >= 3)); then
@@ -164,7 +170,7 @@ pgbench_timed() {
 # to results.csv (empty numbers when the run failed) and prints a progress line.
 measure_run() {
   local target=$1 mode=$2 protocol=$3 clients=$4 round=$5 stats="" mean="" p99=""
-  local key="$target $clients" ramp w_tps busy proxy_us other_us
+  local key="$target $clients" ramp w_tps busy proxy_us other_us user_us
   ramp=${RAMP[$key]:-$(ramp_seconds "$clients")}
   ensure_alive "$target"
   [[ $mode == tpcb-like ]] && reset_tpcb
@@ -187,11 +193,11 @@ measure_run() {
   fi
   echo "$target,$mode,$protocol,$clients,$round,$RUN_TPS,$mean,$p99,$RUN_WINDOW" \
     >>"$RESULTS/results.csv"
-  IFS=, read -r w_tps busy proxy_us other_us <<<"$RUN_WINDOW" || true
+  IFS=, read -r w_tps busy proxy_us other_us user_us <<<"$RUN_WINDOW" || true
   RUN_NO=$((RUN_NO + 1))
   say "[$RUN_NO/$RUN_TOTAL] round $round $target $mode -M $protocol -c $clients:" \
     "${RUN_TPS:-FAILED} tps, mean ${mean:--} ms, p99 ${p99:--} ms; window ${w_tps:--} tps," \
-    "busy ${busy:--}%, us/txn proxy ${proxy_us:--} other ${other_us:--}"
+    "busy ${busy:--}%, us/txn proxy ${proxy_us:--} (user ${user_us:--}) other ${other_us:--}"
 }
 
 # Before a TPC-B-like run: what pgbench itself does without -n, but always directly on
@@ -218,16 +224,19 @@ perf_counts_syscalls() {
 # How system calls are counted: perf-tracepoint or strace (decided on first use).
 SYSCALL_METHOD=""
 
-# Prints "cpu_ns ctxsw" of process $1 summed over its threads: CPU time from
-# /proc/PID/task/*/schedstat, voluntary + involuntary context switches from .../status.
+# Prints "cpu_ns ctxsw user_ticks system_ticks" of process $1 summed over its threads: CPU
+# time from /proc/PID/task/*/schedstat, voluntary + involuntary context switches from
+# .../status, the user-space and kernel parts (utime, stime; clock ticks) from /proc/PID/stat.
 proc_counters() {
-  local pid=$1 ns cs
+  local pid=$1 ns cs ticks
   ns=$(cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }')
-  if [[ -z $ns || $ns == 0 ]]; then # no schedstat: utime + stime in clock ticks
-    ns=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e9 / hz }' "/proc/$pid/stat")
+  # The command name (field 2) may hold spaces: the fields counted from its closing ")".
+  ticks=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12, $13 }')
+  if [[ -z $ns || $ns == 0 ]]; then # no schedstat: utime + stime
+    ns=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($1 + $2) * 1e9 / hz }' <<<"$ticks")
   fi
   cs=$(cat /proc/"$pid"/task/*/status | awk '/ctxt_switches:/ { s += $2 } END { printf "%.0f", s }')
-  echo "$ns $cs"
+  echo "$ns $cs $ticks"
 }
 
 # The fixed CPU workload: pgbench -S -M simple, 10 clients, $2 transactions in all.
@@ -241,7 +250,8 @@ cost_workload() {
 }
 
 # Measures target $1 over the CPU workload. Sets CPU_ROW to "transactions cpu_us_per_txn
-# ctxsw_per_txn instructions_per_txn" (empty when the run failed). Background children are
+# ctxsw_per_txn instructions_per_txn user_us_per_txn system_us_per_txn" ("-" for
+# instructions perf could not count; CPU_ROW empty when the run failed). Background children are
 # started here, never in a $(...) subshell, so that cleanup always knows them.
 measure_cpu() {
   local target=$1 pid before after perf_pid="" instr=""
@@ -261,10 +271,12 @@ measure_cpu() {
     instr=$(awk -F, '$3 ~ /^instructions/ && $1 ~ /^[0-9]+$/ { print $1 }' "$WORK/runs/perf")
   fi
   [[ -n $TXNS && $TXNS -gt 0 ]] || return 0
-  CPU_ROW=$(awk -v t="$TXNS" -v i="$instr" -v b="$before" -v a="$after" 'BEGIN {
+  CPU_ROW=$(awk -v t="$TXNS" -v i="$instr" -v b="$before" -v a="$after" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN {
     split(b, x, " "); split(a, y, " ")
-    printf "%d %.2f %.3f %s\n", t, (y[1] - x[1]) / 1000 / t, (y[2] - x[2]) / t,
-      (i == "" ? "" : sprintf("%.0f", i / t)) }')
+    printf "%d %.2f %.3f %s %.2f %.2f\n", t, (y[1] - x[1]) / 1000 / t, (y[2] - x[2]) / t,
+      (i == "" ? "-" : sprintf("%.0f", i / t)), (y[3] - x[3]) * 1e6 / hz / t,
+      (y[4] - x[4]) * 1e6 / hz / t }')
 }
 
 # Sets SYSCALLS to the system calls per transaction of target $1 over a fixed run, counted
@@ -388,7 +400,7 @@ measure_instructions() {
 
 # One round of the CPU cost measurement for both proxies; rows go to cpu.csv.
 measure_cost_round() {
-  local round=$1 target method=proc t c x i
+  local round=$1 target method=proc t c x i u k
   ((PERF_OK)) && method=perf+proc
   for target in pgbouncer pgmux; do
     ensure_alive "$target"
@@ -397,9 +409,11 @@ measure_cost_round() {
     [[ -n $CPU_ROW ]] || log_failure "$target CPU cost round $round"
     measure_syscalls "$target"
     [[ -n $SYSCALLS ]] || log_failure "$target system calls ($SYSCALL_METHOD) round $round"
-    read -r t c x i <<<"$CPU_ROW" || true
-    echo "$target,$round,$method,$t,$c,$x,$i,$SYSCALLS,$SYSCALL_METHOD" >>"$RESULTS/cpu.csv"
-    say "cost round $round $target: ${t:-?} txns; per transaction ${c:--} us CPU," \
+    read -r t c x i u k <<<"$CPU_ROW" || true
+    [[ $i == - ]] && i=""
+    echo "$target,$round,$method,$t,$c,$x,$i,$SYSCALLS,$SYSCALL_METHOD,$u,$k" >>"$RESULTS/cpu.csv"
+    say "cost round $round $target: ${t:-?} txns; per transaction ${c:--} us CPU" \
+      "(user ${u:--}, kernel ${k:--})," \
       "${x:--} context switches, ${i:--} instructions," \
       "${SYSCALLS:--} system calls ($SYSCALL_METHOD)"
   done

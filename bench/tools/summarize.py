@@ -48,15 +48,16 @@ def read_csv(path):
 
 
 # results.csv columns of the steady-state CPU window, in the order cell_medians keeps them
-# (tuple positions 5 to 8).
+# (tuple positions 5 to 9).
 WINDOW_COLUMNS = ("window_tps", "machine_busy_pct", "proxy_cpu_us_per_txn",
-                  "other_cpu_us_per_txn")
-WINDOW_TPS, BUSY_PCT, PROXY_US, OTHER_US = 5, 6, 7, 8
+                  "other_cpu_us_per_txn", "proxy_user_us_per_txn")
+WINDOW_TPS, BUSY_PCT, PROXY_US, OTHER_US, PROXY_USER_US = 5, 6, 7, 8, 9
 
 
 def cell_medians(rows):
     """{(mode, protocol, clients): {target: (tps, lat_mean, lat_p99, ok_runs, runs,
-    window_tps, machine_busy_pct, proxy_cpu_us_per_txn, other_cpu_us_per_txn)}}."""
+    window_tps, machine_busy_pct, proxy_cpu_us_per_txn, other_cpu_us_per_txn,
+    proxy_user_us_per_txn)}}."""
     grouped, order = {}, []
     for row in rows:
         cell = (row["mode"], row["protocol"], int(row["clients"]))
@@ -94,6 +95,8 @@ SUMMARY_FIELDS = [
     "pgbouncer_proxy_cpu_us", "pgmux_proxy_cpu_us",
     "direct_other_cpu_us", "pgbouncer_other_cpu_us", "pgmux_other_cpu_us",
     "zero_cost_bound_tps", "bound_vs_pgbouncer",
+    "pgbouncer_proxy_user_us", "pgmux_proxy_user_us",
+    "kernel_only_bound_tps", "kernel_only_bound_vs_pgbouncer",
 ]
 
 # PgBouncer's machine busy % from which the zero-cost proxy bound applies.
@@ -126,6 +129,21 @@ def zero_cost_bound(per_target, ncpu):
     return bound, ratio(bound, bouncer[0]), bouncer[BUSY_PCT]
 
 
+def kernel_only_bound(per_target, ncpu):
+    """(bound_tps, bound / PgBouncer's median tps) of a cell: the tps of a proxy that makes
+    PgBouncer's system calls (its kernel CPU per transaction) and spends nothing in user
+    space, with everything else as in PgBouncer's run and the machine fully busy. None
+    where PgBouncer's window or its user-space part was not measured."""
+    if "pgbouncer" not in per_target:
+        return None, None
+    bouncer = per_target["pgbouncer"]
+    other, proxy, user = bouncer[OTHER_US], bouncer[PROXY_US], bouncer[PROXY_USER_US]
+    if not other or proxy is None or user is None:
+        return None, None
+    bound = ncpu * 1e6 / (other + proxy - user)
+    return bound, ratio(bound, bouncer[0])
+
+
 def summary_row(cell, per_target, ncpu):
     get = lambda t, i: per_target[t][i] if t in per_target else None  # noqa: E731
     row = {"mode": cell[0], "protocol": cell[1], "clients": cell[2]}
@@ -146,10 +164,14 @@ def summary_row(cell, per_target, ncpu):
         row[t + "_other_cpu_us"] = fmt(get(t, OTHER_US), 2)
         if t != "direct":
             row[t + "_proxy_cpu_us"] = fmt(get(t, PROXY_US), 2)
+            row[t + "_proxy_user_us"] = fmt(get(t, PROXY_USER_US), 2)
     bound, vs_bouncer, busy = zero_cost_bound(per_target, ncpu)
-    if busy is not None and busy >= SATURATED_PCT:  # the bound assumes a saturated machine
+    if busy is not None and busy >= SATURATED_PCT:  # the bounds assume a saturated machine
         row["zero_cost_bound_tps"] = fmt(bound, 1)
         row["bound_vs_pgbouncer"] = fmt(vs_bouncer, 3)
+        kbound, kvs = kernel_only_bound(per_target, ncpu)
+        row["kernel_only_bound_tps"] = fmt(kbound, 1)
+        row["kernel_only_bound_vs_pgbouncer"] = fmt(kvs, 3)
     return row
 
 
@@ -170,6 +192,24 @@ def write_plot_data(path, medians):
             if mode == "select-only" and protocol == "simple":
                 cols = [fmt(per_target[t][0], 1) if t in per_target else "" for t in TARGETS]
                 f.write("%d %s\n" % (clients, " ".join(c or "NaN" for c in cols)))
+
+
+def print_latency_split(medians):
+    """At 1 client, each proxy's CPU per transaction split into user space and kernel, next
+    to the latency it adds: what is left of the added latency without the user-space part."""
+    for (mode, protocol, clients), per_target in medians.items():
+        if clients != 1 or "direct" not in per_target:
+            continue
+        parts = []
+        for t in ("pgbouncer", "pgmux"):
+            v = per_target.get(t)
+            if v is None or v[PROXY_US] is None or v[PROXY_USER_US] is None:
+                break
+            parts.append("%s %s us CPU (user %s, kernel %s)" % (
+                t, fmt(v[PROXY_US], 1), fmt(v[PROXY_USER_US], 1),
+                fmt(v[PROXY_US] - v[PROXY_USER_US], 1)))
+        else:
+            print("  %-14s %-9s per transaction: %s" % (mode, protocol, "; ".join(parts)))
 
 
 def print_throughput(rows):
@@ -203,9 +243,11 @@ def print_window(medians, ncpu):
         return  # results.csv from before the window columns, or no select-only cell
     print("\nWhere the CPU goes (steady-state window, median of rounds)")
     print("  select-only; busy%% of %d CPUs; us of CPU per transaction: proxy = the proxy process," % ncpu)
+    print("  of which user_us in the proxy's own code (utime; the rest is the kernel working for it),")
     print("  other = the rest of the machine's busy CPU (PostgreSQL, pgbench, the kernel...)")
-    head = "  %-9s %7s  %-10s %10s %6s %9s %9s"
-    print(head % ("protocol", "clients", "target", "window_tps", "busy%", "proxy_us", "other_us"))
+    head = "  %-9s %7s  %-10s %10s %6s %9s %9s %9s"
+    print(head % ("protocol", "clients", "target", "window_tps", "busy%", "proxy_us", "user_us",
+                  "other_us"))
     for (mode, protocol, clients), per_target in cells:
         first = True
         for t in TARGETS:
@@ -214,7 +256,8 @@ def print_window(medians, ncpu):
             v = per_target[t]
             print(head % (protocol if first else "", clients if first else "", t,
                           fmt(v[WINDOW_TPS], 1) or "-", fmt(v[BUSY_PCT], 1) or "-",
-                          fmt(v[PROXY_US], 2) or "-", fmt(v[OTHER_US], 2) or "-"))
+                          fmt(v[PROXY_US], 2) or "-", fmt(v[PROXY_USER_US], 2) or "-",
+                          fmt(v[OTHER_US], 2) or "-"))
             first = False
         bound, vs_bouncer, busy = zero_cost_bound(per_target, ncpu)
         if bound is None:
@@ -229,26 +272,35 @@ def print_window(medians, ncpu):
                   " (%s tps) for any proxy here" % (
                       ncpu, fmt(per_target["pgbouncer"][OTHER_US], 2), bound,
                       fmt(vs_bouncer, 2) or "?", fmt(per_target["pgbouncer"][0], 1) or "?"))
+            kbound, kvs = kernel_only_bound(per_target, ncpu)
+            if kbound is not None:
+                b = per_target["pgbouncer"]
+                print("    no-user-space proxy bound: %d x 1e6 / (%s + %s - %s) us = %.0f tps: at most"
+                      " %s x PgBouncer for a proxy making PgBouncer's system calls at no"
+                      " user-space cost" % (ncpu, fmt(b[OTHER_US], 2), fmt(b[PROXY_US], 2),
+                                            fmt(b[PROXY_USER_US], 2), kbound,
+                                            fmt(kvs, 2) or "?"))
 
 
 def print_cpu(rows):
     if not rows:
         return
     print("\nProxy CPU cost per transaction (pgbench -S -M simple, 10 clients; median of rounds)")
-    print("  %-10s %-12s %12s %12s %14s %12s  %-15s" % (
-        "proxy", "method", "cpu_us/txn", "ctxsw/txn", "instr/txn", "syscalls/txn",
-        "syscalls via"))
+    print("  %-10s %-12s %12s %8s %8s %12s %14s %12s  %-15s" % (
+        "proxy", "method", "cpu_us/txn", "user", "kernel", "ctxsw/txn", "instr/txn",
+        "syscalls/txn", "syscalls via"))
     for target in ("pgbouncer", "pgmux"):
         mine = [r for r in rows if r["target"] == target]
         if not mine:
             continue
-        cols = [median(number(r[k]) for r in mine)
+        cols = [median(number(r.get(k)) for r in mine)
                 for k in ("cpu_us_per_txn", "ctxsw_per_txn", "instructions_per_txn",
-                          "syscalls_per_txn")]
+                          "syscalls_per_txn", "user_us_per_txn", "system_us_per_txn")]
         via = "/".join(dict.fromkeys(r.get("syscall_method") or "-" for r in mine))
-        print("  %-10s %-12s %12s %12s %14s %12s  %-15s" % (
-            target, mine[0]["method"], fmt(cols[0], 2) or "-", fmt(cols[1], 3) or "-",
-            fmt(cols[2], 0) or "-", fmt(cols[3], 2) or "-", via))
+        print("  %-10s %-12s %12s %8s %8s %12s %14s %12s  %-15s" % (
+            target, mine[0]["method"], fmt(cols[0], 2) or "-", fmt(cols[4], 2) or "-",
+            fmt(cols[5], 2) or "-", fmt(cols[1], 3) or "-", fmt(cols[2], 0) or "-",
+            fmt(cols[3], 2) or "-", via))
 
 
 def print_instructions(rows):
@@ -286,6 +338,7 @@ def main():
     rows = write_summary(os.path.join(results, "summary.csv"), medians, ncpu)
     write_plot_data(os.path.join(results, "tps.dat"), medians)
     print_throughput(rows)
+    print_latency_split(medians)
     print_window(medians, ncpu)
     print_cpu(read_csv(os.path.join(results, "cpu.csv")))
     print_instructions(read_csv(os.path.join(results, "instructions.csv")))
