@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "pgmux/backend/asio.hpp"
+#include "pgmux/backend/nocancel.hpp"
 
 namespace pgmux {
 namespace {
@@ -26,7 +27,7 @@ size_t send_now(tcp::socket& socket, const asio::const_buffer* buffers, size_t c
   msg.msg_iov = iov.data();
   msg.msg_iovlen = count;
   for (;;) {
-    ssize_t n = ::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    long n = nocancel::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {

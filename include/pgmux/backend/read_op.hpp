@@ -18,10 +18,13 @@
 #include <boost/asio.hpp>
 #include <boost/version.hpp>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
 #include <utility>
+
+#include "pgmux/backend/nocancel.hpp"
 
 #if !defined(BOOST_ASIO_HAS_EPOLL) || defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 #error "pgmux's socket reads are built on Asio's epoll reactor"
@@ -92,13 +95,23 @@ class ReadOp : public ad::reactor_op {
         handler_(std::move(handler)),
         work_(handler_, io_ex) {}
 
+  // What Asio's non_blocking_recv1 does for a stream socket, through nocancel::recv.
   static status do_perform(ad::reactor_op* base) {
     auto* o = static_cast<ReadOp*>(base);
-    if (!ad::socket_ops::non_blocking_recv1(o->fd_, o->buffer_.data(), o->buffer_.size(), 0,
-                                            true, o->ec_, o->bytes_transferred_)) {
-      return not_done;  // EAGAIN: stays queued until epoll reports the socket readable
+    long n;
+    do {
+      n = nocancel::recv(o->fd_, o->buffer_.data(), o->buffer_.size(), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return not_done;  // stays queued until epoll reports the socket readable
+      }
+      o->ec_ = boost::system::error_code(errno, asio::error::get_system_category());
+      o->bytes_transferred_ = 0;
+      return done;
     }
-    if (o->ec_ && o->ec_ != asio::error::eof) return done;
+    o->bytes_transferred_ = static_cast<std::size_t>(n);
+    o->ec_ = n == 0 ? boost::system::error_code(asio::error::eof) : boost::system::error_code();
     // Room left (or end of stream): the socket's queue is empty.
     return o->bytes_transferred_ < o->buffer_.size() ? done_and_exhausted : done;
   }

@@ -2,14 +2,17 @@
 // read waits for epoll instead of first trying a recv that finds nothing; data that
 // arrives at any point is still read, cancellation still works.
 //
-// The recv calls are counted by defining recv() in this test binary: Asio's reactor calls
-// ::recv, and the executable's own definition is the one its calls bind to.
+// The recv calls are counted by defining recv() and syscall() in this test binary: Asio's
+// own reads call ::recv, read_some calls syscall(SYS_recvfrom, ...) (nocancel::recv), and
+// the executable's own definitions are the ones those calls bind to.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdarg>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -20,11 +23,27 @@
 
 namespace {
 std::atomic<int> g_recv_calls{0};
+
+using SyscallFn = long (*)(long, ...);
+SyscallFn real_syscall() {
+  static const auto fn = reinterpret_cast<SyscallFn>(dlsym(RTLD_NEXT, "syscall"));
+  return fn;
 }
+}  // namespace
 
 extern "C" ssize_t recv(int fd, void* buf, size_t n, int flags) {
   g_recv_calls.fetch_add(1);
-  return syscall(SYS_recvfrom, fd, buf, n, flags, nullptr, nullptr);
+  return real_syscall()(SYS_recvfrom, fd, buf, n, flags, nullptr, nullptr);
+}
+
+extern "C" long syscall(long number, ...) noexcept {
+  va_list ap;
+  va_start(ap, number);
+  long args[6];
+  for (long& arg : args) arg = va_arg(ap, long);
+  va_end(ap);
+  if (number == SYS_recvfrom) g_recv_calls.fetch_add(1);
+  return real_syscall()(number, args[0], args[1], args[2], args[3], args[4], args[5]);
 }
 
 namespace pgmux {
