@@ -47,6 +47,10 @@ struct SocketAccess : tcp::socket {
   static auto& impl(tcp::socket& socket) {
     return (socket.*(&SocketAccess::impl_)).get_implementation();
   }
+  // The socket's executor by reference (get_executor() copies the type-erased executor).
+  static const executor_type& executor(tcp::socket& socket) {
+    return (socket.*(&SocketAccess::impl_)).get_executor();
+  }
 };
 
 // Counts io_contexts destroyed in this process: a context destroyed and another made at
@@ -72,7 +76,8 @@ inline Reactor& reactor_of(tcp::socket& socket) {
   thread_local asio::execution_context* cached_context = nullptr;
   thread_local Reactor* cached_reactor = nullptr;
   thread_local uint64_t cached_epoch = 0;
-  asio::execution_context& context = asio::query(socket.get_executor(), asio::execution::context);
+  asio::execution_context& context =
+      asio::query(SocketAccess::executor(socket), asio::execution::context);
   uint64_t epoch = g_contexts_ended.load(std::memory_order_acquire);
   if (&context != cached_context || epoch != cached_epoch) {
     asio::use_service<ContextEndWatch>(context);
@@ -171,7 +176,7 @@ struct InitiateRead {
     auto slot = asio::get_associated_cancellation_slot(handler);
 
     typename Op::ptr p = {std::addressof(handler), Op::ptr::allocate(handler), nullptr};
-    p.p = new (p.v) Op(impl.socket_, buffer, handler, socket->get_executor());
+    p.p = new (p.v) Op(impl.socket_, buffer, handler, SocketAccess::executor(*socket));
     if (slot.is_connected()) {
       p.p->cancellation_key_ =
           &slot.template emplace<Cancellation>(&reactor, &impl.reactor_data_, impl.socket_);
