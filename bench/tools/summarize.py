@@ -115,36 +115,45 @@ def cpu_count(results):
     return os.cpu_count() or 1
 
 
-def zero_cost_bound(per_target, ncpu):
-    """(bound_tps, bound / PgBouncer's median tps, PgBouncer's busy %) of a cell.
+def proxy_bounds(runs, ncpu):
+    """The proxy bounds of a cell from PgBouncer's runs of it (results.csv rows), as a dict:
+    zero (tps), zero_ratio, kernel (tps), kernel_ratio, busy (%), each the median over the runs
+    whose steady-state window was measured; {} where none was.
 
-    bound_tps = ncpu * 1e6 / the CPU (us) everything but PgBouncer spent per transaction in
-    PgBouncer's run: the tps a proxy that costs nothing would reach with the machine fully
-    busy. None where PgBouncer did not run or its window was not measured."""
-    if "pgbouncer" not in per_target:
-        return None, None, None
-    bouncer = per_target["pgbouncer"]
-    other = bouncer[OTHER_US]
-    bound = ncpu * 1e6 / other if other else None
-    return bound, ratio(bound, bouncer[0]), bouncer[BUSY_PCT]
+    Per run, over its own window: zero = ncpu * 1e6 / the CPU (us) everything but PgBouncer
+    spent per transaction, the tps a proxy that cost nothing would reach with the machine
+    fully busy; kernel = ncpu * 1e6 / (that + PgBouncer's kernel CPU per transaction), the
+    tps of a proxy that made PgBouncer's system calls at no user-space cost. Each ratio
+    divides by the same window's tps, so a round slowed by machine noise sets its own
+    bound instead of mixing with another round's tps."""
+    zero, zero_ratio, kernel, kernel_ratio, busy = [], [], [], [], []
+    for r in runs:
+        other, tps = number(r.get("other_cpu_us_per_txn")), number(r.get("window_tps"))
+        if not other or not tps:
+            continue
+        busy.append(number(r.get("machine_busy_pct")))
+        zero.append(ncpu * 1e6 / other)
+        zero_ratio.append(zero[-1] / tps)
+        proxy, user = number(r.get("proxy_cpu_us_per_txn")), number(r.get("proxy_user_us_per_txn"))
+        if proxy is not None and user is not None:
+            kernel.append(ncpu * 1e6 / (other + proxy - user))
+            kernel_ratio.append(kernel[-1] / tps)
+    if not zero:
+        return {}
+    return {"zero": median(zero), "zero_ratio": median(zero_ratio), "kernel": median(kernel),
+            "kernel_ratio": median(kernel_ratio), "busy": median(busy)}
 
 
-def kernel_only_bound(per_target, ncpu):
-    """(bound_tps, bound / PgBouncer's median tps) of a cell: the tps of a proxy that makes
-    PgBouncer's system calls (its kernel CPU per transaction) and spends nothing in user
-    space, with everything else as in PgBouncer's run and the machine fully busy. None
-    where PgBouncer's window or its user-space part was not measured."""
-    if "pgbouncer" not in per_target:
-        return None, None
-    bouncer = per_target["pgbouncer"]
-    other, proxy, user = bouncer[OTHER_US], bouncer[PROXY_US], bouncer[PROXY_USER_US]
-    if not other or proxy is None or user is None:
-        return None, None
-    bound = ncpu * 1e6 / (other + proxy - user)
-    return bound, ratio(bound, bouncer[0])
+def pgbouncer_runs(rows):
+    """{(mode, protocol, clients): [PgBouncer's results.csv rows of that cell]}."""
+    runs = {}
+    for row in rows:
+        if row["target"] == "pgbouncer":
+            runs.setdefault((row["mode"], row["protocol"], int(row["clients"])), []).append(row)
+    return runs
 
 
-def summary_row(cell, per_target, ncpu):
+def summary_row(cell, per_target, bounds):
     get = lambda t, i: per_target[t][i] if t in per_target else None  # noqa: E731
     row = {"mode": cell[0], "protocol": cell[1], "clients": cell[2]}
     for t in TARGETS:
@@ -165,18 +174,17 @@ def summary_row(cell, per_target, ncpu):
         if t != "direct":
             row[t + "_proxy_cpu_us"] = fmt(get(t, PROXY_US), 2)
             row[t + "_proxy_user_us"] = fmt(get(t, PROXY_USER_US), 2)
-    bound, vs_bouncer, busy = zero_cost_bound(per_target, ncpu)
-    if busy is not None and busy >= SATURATED_PCT:  # the bounds assume a saturated machine
-        row["zero_cost_bound_tps"] = fmt(bound, 1)
-        row["bound_vs_pgbouncer"] = fmt(vs_bouncer, 3)
-        kbound, kvs = kernel_only_bound(per_target, ncpu)
-        row["kernel_only_bound_tps"] = fmt(kbound, 1)
-        row["kernel_only_bound_vs_pgbouncer"] = fmt(kvs, 3)
+    if bounds.get("busy") is not None and bounds["busy"] >= SATURATED_PCT:  # they assume it
+        row["zero_cost_bound_tps"] = fmt(bounds["zero"], 1)
+        row["bound_vs_pgbouncer"] = fmt(bounds["zero_ratio"], 3)
+        row["kernel_only_bound_tps"] = fmt(bounds["kernel"], 1)
+        row["kernel_only_bound_vs_pgbouncer"] = fmt(bounds["kernel_ratio"], 3)
     return row
 
 
-def write_summary(path, medians, ncpu):
-    rows = [summary_row(cell, per_target, ncpu) for cell, per_target in medians.items()]
+def write_summary(path, medians, bounds):
+    rows = [summary_row(cell, per_target, bounds.get(cell, {}))
+            for cell, per_target in medians.items()]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS, restval="")
         writer.writeheader()
@@ -236,7 +244,7 @@ def print_throughput(rows):
                 r["pgmux_added_p99_ms"] or "-"))
 
 
-def print_window(medians, ncpu):
+def print_window(medians, bounds, ncpu):
     """Where the CPU goes in the steady-state window of the select-only runs."""
     cells = [(c, p) for c, p in medians.items() if c[0] == "select-only"]
     if not any(v[BUSY_PCT] is not None for _, p in cells for v in p.values()):
@@ -259,27 +267,22 @@ def print_window(medians, ncpu):
                           fmt(v[PROXY_US], 2) or "-", fmt(v[PROXY_USER_US], 2) or "-",
                           fmt(v[OTHER_US], 2) or "-"))
             first = False
-        bound, vs_bouncer, busy = zero_cost_bound(per_target, ncpu)
-        if bound is None:
+        b = bounds.get((mode, protocol, clients), {})
+        if not b:
             if "pgbouncer" in per_target:
                 print("    zero-cost proxy bound: no steady-state window in PgBouncer's runs (failed,"
                       " shorter than 3 s, or logins outlasted the allowance)")
-        elif busy is None or busy < SATURATED_PCT:
+        elif b["busy"] is None or b["busy"] < SATURATED_PCT:
             print("    zero-cost proxy bound: does not apply, the machine was not saturated"
-                  " in PgBouncer's run (busy %s%% < %.0f%%)" % (fmt(busy, 1) or "?", SATURATED_PCT))
+                  " in PgBouncer's runs (busy %s%% < %.0f%%)" % (
+                      fmt(b["busy"], 1) or "?", SATURATED_PCT))
         else:
-            print("    zero-cost proxy bound: %d x 1e6 / %s us = %.0f tps: at most %s x PgBouncer"
-                  " (%s tps) for any proxy here" % (
-                      ncpu, fmt(per_target["pgbouncer"][OTHER_US], 2), bound,
-                      fmt(vs_bouncer, 2) or "?", fmt(per_target["pgbouncer"][0], 1) or "?"))
-            kbound, kvs = kernel_only_bound(per_target, ncpu)
-            if kbound is not None:
-                b = per_target["pgbouncer"]
-                print("    no-user-space proxy bound: %d x 1e6 / (%s + %s - %s) us = %.0f tps: at most"
-                      " %s x PgBouncer for a proxy making PgBouncer's system calls at no"
-                      " user-space cost" % (ncpu, fmt(b[OTHER_US], 2), fmt(b[PROXY_US], 2),
-                                            fmt(b[PROXY_USER_US], 2), kbound,
-                                            fmt(kvs, 2) or "?"))
+            print("    zero-cost proxy bound: %.0f tps, at most %s x PgBouncer's tps in the same"
+                  " window, for any proxy here" % (b["zero"], fmt(b["zero_ratio"], 2)))
+            if b["kernel"] is not None:
+                print("    no-user-space proxy bound: %.0f tps, at most %s x PgBouncer's, for a proxy"
+                      " making PgBouncer's system calls at no user-space cost" % (
+                          b["kernel"], fmt(b["kernel_ratio"], 2) or "?"))
 
 
 def print_cpu(rows):
@@ -334,12 +337,14 @@ def main():
     results = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "results")
     ncpu = cpu_count(results)
-    medians = cell_medians(read_csv(os.path.join(results, "results.csv")))
-    rows = write_summary(os.path.join(results, "summary.csv"), medians, ncpu)
+    runs = read_csv(os.path.join(results, "results.csv"))
+    medians = cell_medians(runs)
+    bounds = {cell: proxy_bounds(r, ncpu) for cell, r in pgbouncer_runs(runs).items()}
+    rows = write_summary(os.path.join(results, "summary.csv"), medians, bounds)
     write_plot_data(os.path.join(results, "tps.dat"), medians)
     print_throughput(rows)
     print_latency_split(medians)
-    print_window(medians, ncpu)
+    print_window(medians, bounds, ncpu)
     print_cpu(read_csv(os.path.join(results, "cpu.csv")))
     print_instructions(read_csv(os.path.join(results, "instructions.csv")))
     print_memory(read_csv(os.path.join(results, "memory.csv")))
