@@ -160,7 +160,7 @@ metrics::ClientSnapshot Session::describe() const {
   c.state = waiting_ ? "waiting" : server_ ? "active" : "idle";
   c.pid = key_pid_;
   c.connect_time = epoch_seconds(connected_at_);
-  c.request_time = epoch_seconds(request_at_);
+  c.request_time = request_at_ == pool::Clock::time_point{} ? 0 : wall_seconds(request_at_);
   if (server_ && entry_) {
     c.server = entry_->node->address + " pid " + std::to_string(server_->backend_pid);
   }

@@ -165,12 +165,13 @@ bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
 // frame stays small enough for Asio's recycling allocator (under 1020 bytes: no
 // malloc per request).
 awaitable<Session::Next> Session::serve_request(bool read_only) {
-  request_at_ = std::chrono::system_clock::now();
+  request_at_ = pool::Clock::now();
+  auto asked = request_at_;  // when the pool is asked for a server (the wait is timed from it)
   if (runtime_.pauses().paused(database_)) {  // checked here: no coroutine frame when not
     if (auto refused = co_await wait_while_paused()) co_return *refused;
+    asked = pool::Clock::now();
   }
-  for (bool retried = false;;) {
-    auto asked = pool::Clock::now();
+  for (bool retried = false;; asked = pool::Clock::now()) {
     bool node = pick_node(read_only);
     std::optional<pool::Checkout> got;
     if (node) got = checkout_now(asked);

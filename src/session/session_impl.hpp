@@ -366,7 +366,7 @@ class Session {
   pool::Clock::time_point query_at_{};   // oldest unanswered request sent (epoch: none)
   pool::Clock::time_point xact_at_{};    // current transaction's first request (epoch: none)
   std::chrono::system_clock::time_point connected_at_;
-  std::chrono::system_clock::time_point request_at_{};
+  pool::Clock::time_point request_at_{};  // steady: one clock read per request
 
   int outstanding_ = 0;      // Query/Sync/FunctionCall sent without their ReadyForQuery
   // Flags, together to save padding.

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <chrono>
+#include <ctime>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -198,6 +200,37 @@ TEST_F(AdminTest, ShowClientsListsHeldClientAndConsoleClient) {
   EXPECT_EQ(t.lookup("database", "pgmux", "user"), kScramUser)
       << "console client missing: " << r.out;
   EXPECT_EQ(t.rows.size(), 2u) << r.out;
+}
+
+// request_time is the wall clock of the client's last request (kept as a steady-clock time
+// and converted when shown): empty before any, then within the second of the query.
+TEST_F(AdminTest, ShowClientsRequestTimeIsTheLastRequestsWallClock) {
+  PgmuxProcess pgmux(admin_config(dir_));
+  ASSERT_TRUE(pgmux.start());
+  PgConn c = client(pgmux);
+  ASSERT_TRUE(c.ok());
+  std::string port = local_port(c);
+  auto request_time = [&]() -> std::optional<std::string> {
+    CommandResult r = psql_admin(pgmux, "SHOW CLIENTS");
+    if (r.exit_code != 0) return std::nullopt;
+    return parse_psql_table(r.out).lookup("port", port, "request_time");
+  };
+  EXPECT_EQ(request_time(), std::optional<std::string>("")) << "no request yet";
+
+  auto seconds = [](std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  };
+  auto before = seconds(std::chrono::system_clock::now());
+  ASSERT_TRUE(c.exec("SELECT 1").ok());
+  auto after = seconds(std::chrono::system_clock::now());
+  std::optional<std::string> shown = request_time();
+  ASSERT_TRUE(shown.has_value());
+  std::tm tm{};
+  const char* end = strptime(shown->c_str(), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  ASSERT_TRUE(end != nullptr && *end == '\0') << "request_time: \"" << *shown << "\"";
+  auto at = static_cast<long long>(timegm(&tm));
+  EXPECT_GE(at, before - 1) << *shown;
+  EXPECT_LE(at, after + 1) << *shown;
 }
 
 TEST_F(AdminTest, ShowServersShowsBackendPid) {
