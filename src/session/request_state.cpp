@@ -37,7 +37,7 @@ void Session::release_request() {
 
 SessionWaiter& Session::waiter() {
   auto& w = request().waiter;
-  if (!w) w = std::make_shared<SessionWaiter>(client_.get_executor());
+  if (!w) w = std::make_shared<SessionWaiter>(worker_.io);
   return *w;
 }
 

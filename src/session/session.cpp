@@ -337,7 +337,8 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Ch
   auto& timer = request_->kick;
   for (;;) {
     if (got.kind == pool::Checkout::Kind::kWait) {
-      // wake() posts to this thread, so it cannot run before the wait below starts.
+      // Nothing else runs on this thread between queueing and this wait, and a wake from
+      // another thread is posted here: a wake cannot come before the wait starts.
       timer.expires_after(config_->query_wait_timeout);
       waiter.timer = &timer;
       co_await timer.async_wait(deferred_nothrow);

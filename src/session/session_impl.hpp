@@ -40,19 +40,27 @@ enum class PumpEnd {
   kInterrupted,       // shutdown asked the session to stop while it was clean
 };
 
-// Wakes a session waiting for a server (or a RESUME): posts a cancel of the timer the
-// session waits on to the session's thread. The generation check keeps a late wake from
-// ending a later wait. `timer` is set only during a wait, and only on that thread.
+// Wakes a session waiting for a server (or a RESUME) by cancelling the timer it waits on.
+// On the session's own thread that is done at once: a session queues itself and starts its
+// wait without yielding to anything else on its thread, so a wake from there (a server
+// released by a neighbour, the usual case) finds the wait it is meant for, or none. From
+// another thread the cancel is posted to the session's thread; the generation check keeps
+// such a late wake from ending a later wait. `timer` is set only during a wait, and only on
+// that thread.
 class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<SessionWaiter> {
  public:
-  explicit SessionWaiter(asio::any_io_executor ex) : executor(std::move(ex)) {}
+  explicit SessionWaiter(asio::io_context& io) : executor(io.get_executor()) {}
   void wake() override {
+    if (executor.running_in_this_thread()) {
+      if (timer) timer->cancel();
+      return;
+    }
     uint64_t g = generation.load();
     asio::post(executor, [self = shared_from_this(), g] {
       if (self->generation.load() == g && self->timer) self->timer->cancel();
     });
   }
-  const asio::any_io_executor executor;
+  const asio::io_context::executor_type executor;
   asio::steady_timer* timer = nullptr;
   std::atomic<uint64_t> generation{0};
 };

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -395,6 +396,46 @@ TEST_F(AdminTest, PauseAllHoldsEveryDatabaseUntilResume) {
   PgResult got = c.wait_result(10s);
   ASSERT_TRUE(got.ok()) << got.error();
   EXPECT_EQ(got.value(), "held");
+}
+
+// Clients queued for the one server of a pool are each served as the server comes free, not
+// at query_wait_timeout (30 s here, longer than the wait for any result below). A wake from
+// the releasing session's own thread cancels the waiter's timer at once; one from another
+// worker is posted to the waiter's. One worker: every wake is of the first kind; two: both.
+void queued_clients_are_served_as_the_server_comes_free(const TempDir& dir, int workers) {
+  PgmuxConfig config = admin_config(dir);
+  config.pool_size = 1;
+  config.workers = workers;
+  config.extra += "query_wait_timeout: 30s\n";
+  PgmuxProcess pgmux(config);
+  ASSERT_TRUE(pgmux.start());
+  PgConn holder = client(pgmux), admin = console(pgmux);
+  ASSERT_TRUE(holder.ok() && admin.ok());
+  ASSERT_TRUE(holder.exec("BEGIN").ok());
+  ASSERT_TRUE(holder.exec("SELECT 1").ok());  // holds the only server
+  constexpr int kWaiters = 6;
+  std::vector<PgConn> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.push_back(client(pgmux));
+    ASSERT_TRUE(waiters.back().ok());
+    ASSERT_TRUE(waiters.back().send("SELECT " + std::to_string(i)));
+  }
+  ASSERT_TRUE(wait_until([&] { return pool_value(admin, kDb, "cl_waiting") == kWaiters; }, 5s));
+  ASSERT_TRUE(holder.exec("COMMIT").ok());
+  for (int i = 0; i < kWaiters; ++i) {
+    PgResult r = waiters[i].wait_result(10s);
+    ASSERT_TRUE(r.ok()) << "queued client " << i << ": " << r.error();
+    EXPECT_EQ(r.value(), std::to_string(i));
+  }
+  EXPECT_EQ(pool_value(admin, kDb, "cl_waiting"), 0);
+}
+
+TEST_F(AdminTest, QueuedClientsAreServedAsTheServerComesFreeOneWorker) {
+  queued_clients_are_served_as_the_server_comes_free(dir_, 1);
+}
+
+TEST_F(AdminTest, QueuedClientsAreServedAsTheServerComesFreeTwoWorkers) {
+  queued_clients_are_served_as_the_server_comes_free(dir_, 2);
 }
 
 TEST_F(AdminTest, ResumeWhenNothingPausedIs55000) {
