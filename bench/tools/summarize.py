@@ -54,10 +54,9 @@ WINDOW_COLUMNS = ("window_tps", "machine_busy_pct", "proxy_cpu_us_per_txn",
 WINDOW_TPS, BUSY_PCT, PROXY_US, OTHER_US, PROXY_USER_US = 5, 6, 7, 8, 9
 
 
-def cell_medians(rows):
-    """{(mode, protocol, clients): {target: (tps, lat_mean, lat_p99, ok_runs, runs,
-    window_tps, machine_busy_pct, proxy_cpu_us_per_txn, other_cpu_us_per_txn,
-    proxy_user_us_per_txn)}}."""
+def group_runs(rows):
+    """{(mode, protocol, clients): {target: [results.csv rows]}}, the cells in report order
+    (modes and protocols as first seen, clients ascending)."""
     grouped, order = {}, []
     for row in rows:
         cell = (row["mode"], row["protocol"], int(row["clients"]))
@@ -68,10 +67,17 @@ def cell_medians(rows):
     mode_rank = {m: i for i, m in enumerate(dict.fromkeys(c[0] for c in order))}
     proto_rank = {p: i for i, p in enumerate(dict.fromkeys(c[1] for c in order))}
     order.sort(key=lambda c: (mode_rank[c[0]], proto_rank[c[1]], c[2]))
+    return {cell: grouped[cell] for cell in order}
+
+
+def cell_medians(grouped):
+    """{(mode, protocol, clients): {target: (tps, lat_mean, lat_p99, ok_runs, runs,
+    window_tps, machine_busy_pct, proxy_cpu_us_per_txn, other_cpu_us_per_txn,
+    proxy_user_us_per_txn)}} from group_runs()."""
     result = {}
-    for cell in order:
+    for cell, per_target in grouped.items():
         result[cell] = {}
-        for target, runs in grouped[cell].items():
+        for target, runs in per_target.items():
             tps = [number(r["tps"]) for r in runs]
             result[cell][target] = (
                 median(tps),
@@ -142,15 +148,6 @@ def proxy_bounds(runs, ncpu):
         return {}
     return {"zero": median(zero), "zero_ratio": median(zero_ratio), "kernel": median(kernel),
             "kernel_ratio": median(kernel_ratio), "busy": median(busy)}
-
-
-def pgbouncer_runs(rows):
-    """{(mode, protocol, clients): [PgBouncer's results.csv rows of that cell]}."""
-    runs = {}
-    for row in rows:
-        if row["target"] == "pgbouncer":
-            runs.setdefault((row["mode"], row["protocol"], int(row["clients"])), []).append(row)
-    return runs
 
 
 def summary_row(cell, per_target, bounds):
@@ -337,9 +334,9 @@ def main():
     results = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "results")
     ncpu = cpu_count(results)
-    runs = read_csv(os.path.join(results, "results.csv"))
-    medians = cell_medians(runs)
-    bounds = {cell: proxy_bounds(r, ncpu) for cell, r in pgbouncer_runs(runs).items()}
+    grouped = group_runs(read_csv(os.path.join(results, "results.csv")))
+    medians = cell_medians(grouped)
+    bounds = {cell: proxy_bounds(t.get("pgbouncer", []), ncpu) for cell, t in grouped.items()}
     rows = write_summary(os.path.join(results, "summary.csv"), medians, bounds)
     write_plot_data(os.path.join(results, "tps.dat"), medians)
     print_throughput(rows)

@@ -36,6 +36,8 @@ extern "C" ssize_t recv(int fd, void* buf, size_t n, int flags) {
   return real_syscall()(SYS_recvfrom, fd, buf, n, flags, nullptr, nullptr);
 }
 
+// Like glibc's syscall(): takes the six argument registers whatever the call passed (the
+// kernel reads only those the system call has).
 extern "C" long syscall(long number, ...) noexcept {
   va_list ap;
   va_start(ap, number);
