@@ -22,6 +22,13 @@ namespace {
 
 constexpr size_t kMaxRetryCopy = 1 << 20;  // a larger read is not retried on another node
 
+// The end of the attached phase when a read failed: cancelled, interrupted; else the
+// peer (`gone`) left.
+std::optional<PumpEnd> read_failed(const error_code& ec, PumpEnd gone) {
+  if (!ec) return std::nullopt;
+  return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : gone;
+}
+
 }  // namespace
 
 void Session::begin_attached() {
@@ -139,20 +146,16 @@ std::optional<PumpEnd> Session::server_sent(const Batch& batch) {
   return std::nullopt;
 }
 
-// The end of the attached phase when a read failed (cancelled: interrupted; else the
-// peer left).
 std::optional<PumpEnd> Session::client_read(std::tuple<error_code, size_t> result) {
   auto [ec, n] = result;
   cin_.commit(n);
-  if (!ec) return std::nullopt;
-  return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kClientGone;
+  return read_failed(ec, PumpEnd::kClientGone);
 }
 
 std::optional<PumpEnd> Session::server_read(std::tuple<error_code, size_t> result) {
   auto [ec, n] = result;
   server_->in().commit(n);
-  if (!ec) return std::nullopt;
-  return ec == asio::error::operation_aborted ? PumpEnd::kInterrupted : PumpEnd::kServerGone;
+  return read_failed(ec, PumpEnd::kServerGone);
 }
 
 // Full duplex's steps, one coroutine each (both directions run at once there).
