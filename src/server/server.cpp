@@ -184,6 +184,33 @@ Server::~Server() {
   impl_->workers.clear();  // io_contexts (and any session frames) go first
 }
 
+namespace {
+
+util::Status listen_error(const tcp::endpoint& endpoint, const std::string& why) {
+  return util::make_error("listen", "could not listen on " + endpoint.address().to_string() + ":" +
+                                        std::to_string(endpoint.port()) + ": " + why);
+}
+
+// The workers' listeners share the port through SO_REUSEPORT, which would as gladly
+// share it with another process of the same user already listening there (a second
+// pgmux started by mistake), each then getting part of the connections. A plain bind
+// first, without SO_REUSEPORT, fails when anything listens on the address.
+util::Status check_port_free(asio::io_context& io, const tcp::endpoint& endpoint) {
+  if (endpoint.port() == 0) return util::Ok{};
+  tcp::acceptor probe(io);
+  error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  if (ec == asio::error::address_in_use) {
+    return listen_error(endpoint, ec.message() + " (another process listens there)");
+  }
+  if (ec) return listen_error(endpoint, ec.message());
+  return util::Ok{};
+}
+
+}  // namespace
+
 util::Status Server::Impl::bind(WorkerThread& w, const tcp::endpoint& endpoint) {
   error_code ec;
   w.acceptor.open(endpoint.protocol(), ec);
@@ -191,11 +218,7 @@ util::Status Server::Impl::bind(WorkerThread& w, const tcp::endpoint& endpoint) 
   if (!ec) w.acceptor.set_option(reuse_port(true), ec);
   if (!ec) w.acceptor.bind(endpoint, ec);
   if (!ec) w.acceptor.listen(4096, ec);
-  if (ec) {
-    return util::make_error("listen", "could not listen on " + endpoint.address().to_string() +
-                                          ":" + std::to_string(endpoint.port()) + ": " +
-                                          ec.message());
-  }
+  if (ec) return listen_error(endpoint, ec.message());
   return util::Ok{};
 }
 
@@ -214,6 +237,7 @@ util::Status Server::start() {
     address = results.begin()->endpoint().address();
   }
   tcp::endpoint endpoint(address, config->listen.port);
+  if (auto status = check_port_free(impl_->control, endpoint); !status) return status;
   for (unsigned i = 0; i < config->workers; ++i) {
     impl_->workers.push_back(std::make_unique<WorkerThread>(i, impl_->runtime));
     auto status = impl_->bind(*impl_->workers.back(), endpoint);

@@ -1,5 +1,5 @@
 // The command line and configuration checking: --check, refusing a bad file with file:line and
-// key, --version/--help, unknown options, ${VAR} substitution.
+// key, --version/--help, unknown options, ${VAR} substitution, a port already taken.
 // Thread-safety: single-threaded tests.
 #include "harness.hpp"
 
@@ -72,6 +72,32 @@ TEST(ConfigTest, RunRefusesBadConfigWithoutListening) {
   EXPECT_PRED2(contains, r.err, "pool_size") << r.describe();
   EXPECT_FALSE(contains(r.err, "listening on")) << r.describe();
   EXPECT_FALSE(tcp_connectable(port));
+}
+
+// The workers share their port through SO_REUSEPORT, which the kernel would also grant
+// a second pgmux of the same user: it must refuse to start instead of silently taking
+// part of the first one's connections.
+TEST(ConfigTest, SecondInstanceOnTheSamePortIsRefused) {
+  PgmuxConfig config;
+  config.databases = {{.name = "pgmux_test"}};
+  PgmuxProcess first(config);
+  ASSERT_TRUE(first.start());
+  PgmuxConfig same = config;
+  same.port = first.port();
+  TempDir dir;
+  std::string path = dir.write("second.yaml", same.yaml());
+  CommandResult r = run_command({pgmux_bin(), "-c", path}, {}, 20s);
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_PRED2(contains, r.err, "could not listen on 127.0.0.1:" + std::to_string(first.port()))
+      << r.describe();
+  EXPECT_PRED2(contains, r.err, "another process listens there") << r.describe();
+  EXPECT_FALSE(contains(r.err, "listening on")) << r.describe();
+  ASSERT_TRUE(first.running());
+  for (int i = 0; i < 8; ++i) {  // spread over the kernel's choice of listener
+    ConnectOutcome c = connect(first.conninfo("pgmux_test"));
+    ASSERT_TRUE(c.ok) << c.error;
+    EXPECT_EQ(c.conn.exec("SELECT 1").value(), "1");
+  }
 }
 
 TEST(ConfigTest, VersionFlag) {
