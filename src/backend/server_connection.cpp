@@ -203,7 +203,7 @@ awaitable<util::Result<protocol::Header>> read_message(tcp::socket& socket, util
     auto header = protocol::frame_message(buffer.readable(), max_length);
     if (header.status == protocol::FrameStatus::kFrame) co_return header;
     if (header.status == protocol::FrameStatus::kError) {
-      co_return util::make_error(std::string(sqlstate::kProtocolViolation), header.error);
+      co_return util::make_error(std::string(sqlstate::kProtocolViolation), header.error());
     }
     size_t want = header.length ? header.wire_size() - buffer.size() : protocol::kHeaderSize;
     auto [ec, n] =

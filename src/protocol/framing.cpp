@@ -15,13 +15,6 @@ constexpr uint32_t kMinStartupLength = 8;  // length + code
 constexpr uint32_t kSpecialRequestLength = 8;
 constexpr uint32_t kCancelRequestLength = 16;
 
-Header error_header(std::string message) {
-  Header h;
-  h.status = FrameStatus::kError;
-  h.error = std::move(message);
-  return h;
-}
-
 util::Error protocol_violation(std::string message) {
   return util::make_error(std::string(sqlstate::kProtocolViolation), std::move(message));
 }
@@ -65,12 +58,12 @@ util::Result<StartupPacket> parse_special_request(StartupKind kind, std::string_
 
 }  // namespace
 
-Header bad_length_header(uint32_t length, uint32_t max_length) {
-  if (length < kMinMessageLength) {
-    return error_header("invalid message length " + std::to_string(length));
-  }
-  return error_header("message length " + std::to_string(length) + " exceeds the maximum of " +
-                      std::to_string(max_length));
+std::string Header::error() const {
+  if (status != FrameStatus::kError) return {};
+  if (startup) return "invalid length of startup packet";
+  if (length < kMinMessageLength) return "invalid message length " + std::to_string(length);
+  return "message length " + std::to_string(length) + " exceeds the maximum of " +
+         std::to_string(max_length);
 }
 
 Header frame_message(std::string_view buf, uint32_t max_length) {
@@ -85,7 +78,9 @@ Header frame_startup(std::string_view buf, uint32_t max_length) {
   if (buf.size() < 4) return Header{};
   uint32_t length = util::load_be32(buf.data());
   if (length < kMinStartupLength || length > max_length) {
-    return error_header("invalid length of startup packet");
+    Header h = bad_length_header(length, max_length);
+    h.startup = true;
+    return h;
   }
   Header h;
   h.length = length;

@@ -123,7 +123,7 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
     auto header = protocol::parse_header(at, config_->max_message_size);
     if (header.status == protocol::FrameStatus::kNeedMore) break;
     if (header.status == protocol::FrameStatus::kError) {
-      error = header.error;
+      error = header.error();
       break;
     }
     if (header.type == protocol::msg::kTerminate) {
@@ -381,7 +381,7 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
       s_remaining_ -= take;
       continue;
     }
-    auto rest = data.substr(pos);
+    const std::string_view rest(data.data() + pos, data.size() - pos);
     auto header = protocol::parse_header(rest, kMaxServerMessage);
     if (header.status == protocol::FrameStatus::kNeedMore) break;
     if (header.status == protocol::FrameStatus::kError) {
@@ -395,7 +395,9 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
                  (type == protocol::msg::kErrorResponse &&
                   (retry_capture_ || header.length <= kMaxCountedError));
     if (whole && rest.size() < header.wire_size()) break;  // small: wait for all of it
-    auto body = rest.substr(protocol::kHeaderSize, whole ? header.length - 4 : 0);
+    const std::string_view body =
+        whole ? std::string_view(rest.data() + protocol::kHeaderSize, header.length - 4)
+              : std::string_view();
     switch (type) {
       case protocol::msg::kCopyInResponse:
       case protocol::msg::kCopyBothResponse:
@@ -446,12 +448,10 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
       default:
         break;
     }
-    if (whole || header.length == 4) {
-      pos += header.wire_size();
-    } else {
-      pos += protocol::kHeaderSize;
-      s_remaining_ = header.length - 4;
-    }
+    // Past the message, or past what is here of it (the rest streams through).
+    const size_t here = std::min(rest.size(), header.wire_size());
+    pos += here;
+    s_remaining_ = header.wire_size() - here;
   }
   if (pos > run) runs_.emplace_back(run, pos - run);
   return pos;

@@ -70,7 +70,7 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
     auto header = protocol::frame_startup(cin_.readable());
     if (header.status == protocol::FrameStatus::kError) {
       runtime_.counters.reject(metrics::Reject::kProtocol);
-      co_await send_fatal(sqlstate::kProtocolViolation, header.error);
+      co_await send_fatal(sqlstate::kProtocolViolation, header.error());
       co_return false;
     }
     if (header.status == protocol::FrameStatus::kNeedMore) {
@@ -216,7 +216,7 @@ awaitable<std::optional<protocol::Header>> Session::read_login_message(uint32_t 
     if (header.status == protocol::FrameStatus::kFrame) co_return header;
     if (header.status == protocol::FrameStatus::kError) {
       count_auth_failure();
-      co_await send_fatal(sqlstate::kProtocolViolation, header.error);
+      co_await send_fatal(sqlstate::kProtocolViolation, header.error());
       co_return std::nullopt;
     }
     size_t want = header.length ? header.wire_size() - cin_.size() : protocol::kHeaderSize;

@@ -129,7 +129,7 @@ Session::ClientStep Session::client_step() {
     return ClientStep::kRequest;
   }
   if (header.status == protocol::FrameStatus::kError) {
-    put_fatal(sqlstate::kProtocolViolation, std::move(header.error));
+    put_fatal(sqlstate::kProtocolViolation, header.error());
     return ClientStep::kFatal;
   }
   if (shutdown_) {

@@ -35,19 +35,29 @@ enum class FrameStatus {
   kError,     // malformed; `error` says why (SQLSTATE 08P01 to the client)
 };
 
-// Result of looking at a typed message header.
+// Result of looking at a typed message header. Trivially copyable (it is made for
+// every message): a malformed one keeps what words the error, not the words.
 struct Header {
   FrameStatus status = FrameStatus::kNeedMore;
   char type = 0;
-  uint32_t length = 0;     // value of the length field: body size + 4
-  std::string error;       // set when status == kError
+  bool startup = false;     // kError: a startup-phase packet's length was bad
+  uint32_t length = 0;      // value of the length field: body size + 4
+  uint32_t max_length = 0;  // kError: the limit `length` was checked against
 
   // Total bytes of the message on the wire (type byte included).
   size_t wire_size() const { return size_t{length} + 1; }
+  // Why the frame is malformed (for the 08P01 sent back); empty unless kError.
+  std::string error() const;
 };
 
 // The kError Header for a length field below 4 or above `max_length`.
-Header bad_length_header(uint32_t length, uint32_t max_length);
+inline Header bad_length_header(uint32_t length, uint32_t max_length) {
+  Header h;
+  h.status = FrameStatus::kError;
+  h.length = length;
+  h.max_length = max_length;
+  return h;
+}
 
 // Parses the 5-byte header at the start of `buf`. kFrame as soon as the header is
 // present (the body may still be incomplete: callers stream it). kError when the

@@ -24,7 +24,7 @@ struct Framed {
 // Frames exactly one typed message that fills `wire`, or fails the test.
 Framed frame_one(std::string_view wire) {
   Header h = frame_message(wire, kCap);
-  EXPECT_EQ(h.status, FrameStatus::kFrame) << h.error;
+  EXPECT_EQ(h.status, FrameStatus::kFrame) << h.error();
   EXPECT_EQ(h.wire_size(), wire.size()) << "encoder wrote more or less than one message";
   if (h.status != FrameStatus::kFrame) return {0, {}};
   return {h.type, wire.substr(kHeaderSize, h.length - 4)};
