@@ -162,8 +162,7 @@ bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
 // to another node. The usual request (an idle server in the pool, in line with the
 // client's settings, a plain round trip) awaits nothing but relay(): every step that
 // may wait is a coroutine of its own, entered only when it has to wait, and this
-// frame stays small enough for Asio's recycling allocator (under 1020 bytes: no
-// malloc per request).
+// frame stays small (util::FramePool keeps frames up to 2 KiB: no malloc per request).
 awaitable<Session::Next> Session::serve_request(bool read_only) {
   request_at_ = pool::Clock::now();
   auto asked = request_at_;  // when the pool is asked for a server (the wait is timed from it)

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "pgmux/backend/frame_alloc.hpp"
 #include "pgmux/backend/read_op.hpp"
 #include "pgmux/util/buffer.hpp"
 

@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "pgmux/backend/frame_alloc.hpp"
 #include "pgmux/backend/nocancel.hpp"
 
 #if !defined(BOOST_ASIO_HAS_EPOLL) || defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
