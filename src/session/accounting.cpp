@@ -129,12 +129,9 @@ awaitable<std::optional<Session::Next>> Session::wait_while_paused() {
   waiting_ = true;
   bool ok = true;
   SessionWaiter& waiter = this->waiter();
-  auto& timer = request_->kick;
   while (ok && gate.hold(database_, request_->waiter)) {
-    timer.expires_at(deadline);
-    waiter.timer = &timer;
-    co_await timer.async_wait(use_nothrow);
-    waiter.timer = nullptr;
+    waiter.end_by(deadline);
+    co_await waiter.slot.park(use_nothrow);
     ++waiter.generation;
     gate.forget(&waiter);
     ok = !shutdown_ && pool::Clock::now() < deadline;
@@ -191,7 +188,7 @@ void Session::kill() {
   error_code ec;
   client_.close(ec);
   // Waiting for a server or a RESUME: stop now.
-  if (request_ && request_->waiter && request_->waiter->timer) request_->kick.cancel();
+  if (request_ && request_->waiter) request_->waiter->slot.unpark();
 }
 
 }  // namespace pgmux::session

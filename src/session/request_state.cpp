@@ -41,4 +41,27 @@ SessionWaiter& Session::waiter() {
   return *w;
 }
 
+void SessionWaiter::end_by(pool::Clock::time_point deadline) {
+  deadline_ = deadline;
+  if (armed_ && armed_for_ <= deadline) return;  // fires in time (and re-arms if early)
+  armed_ = true;
+  armed_for_ = deadline;
+  uint64_t arming = ++armings_;
+  deadline_timer_.expires_at(deadline);  // a pending wait ends as replaced (armings_)
+  deadline_timer_.async_wait([weak = weak_from_this(), arming](const error_code&) {
+    if (auto self = weak.lock()) self->on_deadline(arming);
+  });
+}
+
+void SessionWaiter::on_deadline(uint64_t arming) {
+  if (arming != armings_) return;  // armed again since, for an earlier deadline
+  armed_ = false;
+  if (!slot.parked()) return;
+  if (pool::Clock::now() >= deadline_) {
+    slot.unpark(asio::error::timed_out);
+  } else {
+    end_by(deadline_);  // the wait in progress began after this arming
+  }
+}
+
 }  // namespace pgmux::session

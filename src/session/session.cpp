@@ -333,15 +333,12 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Ch
   auto& pool = entry_->pool;
   SessionWaiter& waiter = this->waiter();
   const auto& queued = request_->waiter;
-  auto& timer = request_->kick;
   for (;;) {
     if (got.kind == pool::Checkout::Kind::kWait) {
-      // Nothing else runs on this thread between queueing and this wait, and a wake from
-      // another thread is posted here: a wake cannot come before the wait starts.
-      timer.expires_after(config_->query_wait_timeout);
-      waiter.timer = &timer;
-      co_await timer.async_wait(deferred_nothrow);
-      waiter.timer = nullptr;
+      // Nothing else runs on this thread between queueing and parking, and a wake from
+      // another thread is posted here: a wake cannot come before the park.
+      waiter.end_by(pool::Clock::now() + config_->query_wait_timeout);
+      co_await waiter.slot.park(deferred_nothrow);
       got = pool.finish_wait(queued, pool::Clock::now());
       ++waiter.generation;
     }

@@ -40,29 +40,46 @@ enum class PumpEnd {
   kInterrupted,       // shutdown asked the session to stop while it was clean
 };
 
-// Wakes a session waiting for a server (or a RESUME) by cancelling the timer it waits on.
-// On the session's own thread that is done at once: a session queues itself and starts its
-// wait without yielding to anything else on its thread, so a wake from there (a server
-// released by a neighbour, the usual case) finds the wait it is meant for, or none. From
-// another thread the cancel is posted to the session's thread; the generation check keeps
-// such a late wake from ending a later wait. `timer` is set only during a wait, and only on
-// that thread.
+// Wakes a session waiting for a server (or a RESUME): the session parks in `slot`, and
+// wake() unparks it. On the session's own thread that is done at once: a session queues
+// itself and parks without yielding to anything else on its thread, so a wake from there
+// (a server released by a neighbour, the usual case) finds the wait it is meant for, or
+// none. From another thread the unpark is posted to the session's thread; the generation
+// check keeps such a late wake from ending a later wait.
+//
+// The wait's deadline (query_wait_timeout) is kept by a timer that is not armed and
+// cancelled per wait (that was most of a wait's cost): once armed it runs across waits,
+// and is armed again only for an earlier deadline, or when it fires while a later one
+// is pending. When it fires past the deadline of the wait in progress, that wait ends
+// with timed_out.
 class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<SessionWaiter> {
  public:
-  explicit SessionWaiter(asio::io_context& io) : executor(io.get_executor()) {}
+  explicit SessionWaiter(asio::io_context& io)
+      : executor(io.get_executor()), slot(io), deadline_timer_(io) {}
   void wake() override {
     if (executor.running_in_this_thread()) {
-      if (timer) timer->cancel();
+      slot.unpark();
       return;
     }
     uint64_t g = generation.load();
     asio::post(executor, [self = shared_from_this(), g] {
-      if (self->generation.load() == g && self->timer) self->timer->cancel();
+      if (self->generation.load() == g) self->slot.unpark();
     });
   }
+  // Call before parking: the wait ends by `deadline` at the latest.
+  void end_by(pool::Clock::time_point deadline);
+
   const asio::io_context::executor_type executor;
-  asio::steady_timer* timer = nullptr;
+  ParkingSlot slot;
   std::atomic<uint64_t> generation{0};
+
+ private:
+  void on_deadline(uint64_t arming);
+  pool::Clock::time_point deadline_{};
+  asio::steady_timer deadline_timer_;
+  bool armed_ = false;
+  pool::Clock::time_point armed_for_{};
+  uint64_t armings_ = 0;
 };
 
 // What a session needs only while it serves a request (waiting for a server, attached,
@@ -71,9 +88,6 @@ class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<S
 // allocates nothing. Only the session's worker thread touches it.
 struct RequestState {
   explicit RequestState(const asio::any_io_executor& ex) : kick(ex) {}
-  ~RequestState() {
-    if (waiter) waiter->timer = nullptr;  // a session ended while waiting (shutdown)
-  }
   // Empties it for the next request, keeping small capacities.
   void clear() {
     pending_fatal.reset();
@@ -86,8 +100,7 @@ struct RequestState {
   }
   static constexpr size_t kMaxKeptRetryCapacity = 1 << 16;
 
-  // Wakes client_to_server when an answer went out; also what a wait for a server (or a
-  // RESUME) sleeps on.
+  // Wakes client_to_server when an answer went out.
   asio::steady_timer kick;
   std::shared_ptr<SessionWaiter> waiter;               // made on the first wait
   std::optional<protocol::ErrorFields> pending_fatal;  // sent once the attached phase ends

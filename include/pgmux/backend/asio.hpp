@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pgmux/backend/frame_alloc.hpp"
+#include "pgmux/backend/park.hpp"
 #include "pgmux/backend/read_op.hpp"
 #include "pgmux/util/buffer.hpp"
 

@@ -26,6 +26,7 @@
 
 #include "pgmux/backend/frame_alloc.hpp"
 #include "pgmux/backend/nocancel.hpp"
+#include "pgmux/backend/op_completion.hpp"
 
 #if !defined(BOOST_ASIO_HAS_EPOLL) || defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 #error "pgmux's socket reads are built on Asio's epoll reactor"
@@ -125,17 +126,8 @@ class ReadOp : public ad::reactor_op {
   static void do_complete(void* owner, ad::operation* base, const boost::system::error_code&,
                           std::size_t) {
     auto* o = static_cast<ReadOp*>(base);
-    ptr p = {std::addressof(o->handler_), o, o};
-    ad::handler_work<Handler, IoExecutor> w(std::move(o->work_));
-    // The handler is moved out before the operation's memory is freed: it may own it.
-    ad::binder2<Handler, boost::system::error_code, std::size_t> handler(
-        o->handler_, o->ec_, o->bytes_transferred_);
-    p.h = std::addressof(handler.handler_);
-    p.reset();
-    if (owner) {
-      ad::fenced_block b(ad::fenced_block::half);
-      w.complete(handler, handler.handler_);
-    }
+    op_detail::complete<ReadOp, ad::binder2<Handler, boost::system::error_code, std::size_t>>(
+        owner, o, o->handler_, o->work_, o->ec_, o->bytes_transferred_);
   }
 
  private:

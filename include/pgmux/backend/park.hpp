@@ -1,0 +1,148 @@
+// Parking a coroutine until something on its own thread says go: `co_await
+// slot.park(token)` suspends it, `slot.unpark(ec)` queues its resumption. It is what a
+// session waiting for a server sleeps on. A timer did that before (armed per wait,
+// cancelled by the wake): two locked operations on the reactor's timer heap per wait,
+// most of what a wait cost. Parking is a list insert and, on the waking thread, a push
+// onto the scheduler's thread-private queue. Include only through backend/asio.hpp.
+//
+// Built on Asio's scheduler operation interface (scheduler_operation, handler_work,
+// post_deferred_completion), like read_op.hpp; checked against Boost 1.81.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/version.hpp>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "pgmux/backend/frame_alloc.hpp"
+#include "pgmux/backend/op_completion.hpp"
+
+static_assert(BOOST_VERSION / 100 == 1081, "park.hpp is written against Asio of Boost 1.81");
+
+namespace pgmux::park_detail {
+
+namespace asio = boost::asio;
+namespace ad = boost::asio::detail;
+
+// A parked coroutine's completion, in its io_context's ParkingLot until unparked.
+struct ParkedOp : ad::scheduler_operation {
+  explicit ParkedOp(func_type complete) : ad::scheduler_operation(complete) {}
+  boost::system::error_code ec;  // what the park completes with
+  ParkedOp** slot = nullptr;     // the ParkingSlot's pointer to this
+  ParkedOp* prev = nullptr;
+  ParkedOp* next = nullptr;
+};
+
+// The parked operations of one io_context. Owning them here (not only in the slots)
+// is what lets the io_context's destruction free a coroutine still parked, as it frees
+// one waiting on a socket or a timer. Touched only by the io_context's own thread.
+class ParkingLot : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+  explicit ParkingLot(asio::execution_context& context)
+      : asio::execution_context::service(context),
+        scheduler_(asio::use_service<ad::scheduler>(context)) {}
+
+  void add(ParkedOp* op) {
+    op->prev = nullptr;
+    op->next = head_;
+    if (head_) head_->prev = op;
+    head_ = op;
+    scheduler_.work_started();  // outstanding until its completion runs
+  }
+  // Takes `op` out and queues its completion (on this thread: no lock).
+  void complete(ParkedOp* op, boost::system::error_code ec) {
+    remove(op);
+    op->ec = ec;
+    scheduler_.post_deferred_completion(op);
+  }
+
+ private:
+  void remove(ParkedOp* op) {
+    if (op->prev) op->prev->next = op->next; else head_ = op->next;
+    if (op->next) op->next->prev = op->prev;
+    op->prev = op->next = nullptr;
+  }
+  void shutdown() override {
+    while (ParkedOp* op = head_) {
+      remove(op);
+      *op->slot = nullptr;
+      op->destroy();  // frees the handler (and the coroutine it would resume)
+    }
+  }
+
+  ad::scheduler& scheduler_;
+  ParkedOp* head_ = nullptr;
+};
+
+template <class Handler, class IoExecutor>
+class ParkOp : public ParkedOp {
+ public:
+  BOOST_ASIO_DEFINE_HANDLER_PTR(ParkOp);
+
+  ParkOp(Handler& handler, const IoExecutor& io_ex)
+      : ParkedOp(&ParkOp::do_complete), handler_(std::move(handler)), work_(handler_, io_ex) {}
+
+  static void do_complete(void* owner, ad::operation* base, const boost::system::error_code&,
+                          std::size_t) {
+    auto* o = static_cast<ParkOp*>(base);
+    op_detail::complete<ParkOp, ad::binder1<Handler, boost::system::error_code>>(
+        owner, o, o->handler_, o->work_, o->ec);
+  }
+
+ private:
+  Handler handler_;
+  ad::handler_work<Handler, IoExecutor> work_;
+};
+
+}  // namespace pgmux::park_detail
+
+namespace pgmux {
+
+// Where one coroutine of an io_context parks (one at a time). Use on that io_context's
+// thread only.
+class ParkingSlot {
+ public:
+  using executor_type = boost::asio::io_context::executor_type;
+  explicit ParkingSlot(boost::asio::io_context& io)
+      : lot_(boost::asio::use_service<park_detail::ParkingLot>(io)), executor_(io.get_executor()) {}
+  ParkingSlot(const ParkingSlot&) = delete;
+  ParkingSlot& operator=(const ParkingSlot&) = delete;
+  ~ParkingSlot() { unpark(boost::asio::error::operation_aborted); }
+
+  bool parked() const { return op_ != nullptr; }
+
+  // Completes (void(error_code)) when unpark() is called: with its code.
+  template <class Token>
+  auto park(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto&& handler) {
+          using H = std::decay_t<decltype(handler)>;
+          using Op = park_detail::ParkOp<H, executor_type>;
+          H h(std::forward<decltype(handler)>(handler));
+          typename Op::ptr p = {std::addressof(h), Op::ptr::allocate(h), nullptr};
+          p.p = new (p.v) Op(h, executor_);
+          p.p->slot = &op_;
+          op_ = p.p;
+          lot_.add(p.p);
+          p.v = p.p = nullptr;
+        },
+        token);
+  }
+
+  // Resumes the parked coroutine, if any, with `ec` (from the slot's thread).
+  void unpark(boost::system::error_code ec = {}) {
+    if (park_detail::ParkedOp* op = op_) {
+      op_ = nullptr;
+      lot_.complete(op, ec);
+    }
+  }
+
+ private:
+  park_detail::ParkingLot& lot_;
+  const executor_type executor_;
+  park_detail::ParkedOp* op_ = nullptr;
+};
+
+}  // namespace pgmux
