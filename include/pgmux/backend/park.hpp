@@ -109,6 +109,8 @@ class ParkingSlot {
       : lot_(boost::asio::use_service<park_detail::ParkingLot>(io)), executor_(io.get_executor()) {}
   ParkingSlot(const ParkingSlot&) = delete;
   ParkingSlot& operator=(const ParkingSlot&) = delete;
+  // A coroutine still parked here is resumed (aborted) rather than left in the lot with
+  // a pointer back to this slot.
   ~ParkingSlot() { unpark(boost::asio::error::operation_aborted); }
 
   bool parked() const { return op_ != nullptr; }
