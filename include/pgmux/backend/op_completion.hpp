@@ -11,13 +11,25 @@
 
 namespace pgmux::op_detail {
 
-template <class Op, class Binder, class Handler, class IoExecutor, class... Results>
-void complete(void* owner, Op* op, Handler& handler_in_op,
-              boost::asio::detail::handler_work<Handler, IoExecutor>& work_in_op,
+// The work of an operation whose handler runs on the operation's own io_context thread
+// (the caller made sure): nothing to track, and the handler is called here, as
+// handler_work does when neither executor needs work tracked.
+struct DirectWork {
+  template <class Handler, class IoExecutor>
+  DirectWork(Handler&, const IoExecutor&) {}
+  template <class Function, class Handler>
+  void complete(Function& function, Handler& handler) {
+    boost_asio_handler_invoke_helpers::invoke(function, handler);
+  }
+};
+
+// `Work`: the operation's boost::asio::detail::handler_work, or DirectWork.
+template <class Op, class Binder, class Handler, class Work, class... Results>
+void complete(void* owner, Op* op, Handler& handler_in_op, Work& work_in_op,
               const Results&... results) {
   namespace ad = boost::asio::detail;
   typename Op::ptr p = {std::addressof(handler_in_op), op, op};
-  ad::handler_work<Handler, IoExecutor> w(std::move(work_in_op));
+  Work w(std::move(work_in_op));
   Binder handler(handler_in_op, results...);
   p.h = std::addressof(handler.handler_);
   p.reset();

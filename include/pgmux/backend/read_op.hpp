@@ -71,26 +71,47 @@ class ContextEndWatch : public asio::execution_context::service {
   void shutdown() override {}
 };
 
-// The reactor of the socket's io_context. The lookup takes the service registry's mutex,
-// so each thread keeps the last answer (one io_context per worker thread), and asks again
-// when the context differs or any context has ended since.
-inline Reactor& reactor_of(tcp::socket& socket) {
+// The reactor and the scheduler of a socket's io_context.
+struct ContextServices {
+  Reactor* reactor = nullptr;
+  ad::scheduler* scheduler = nullptr;
+};
+
+// The services of the socket's io_context. The lookup takes the service registry's
+// mutex, so each thread keeps the last answer (one io_context per worker thread), and
+// asks again when the context differs or any context has ended since.
+inline const ContextServices& services_of(tcp::socket& socket) {
   thread_local asio::execution_context* cached_context = nullptr;
-  thread_local Reactor* cached_reactor = nullptr;
+  thread_local ContextServices cached;
   thread_local uint64_t cached_epoch = 0;
   asio::execution_context& context =
       asio::query(SocketAccess::executor(socket), asio::execution::context);
   uint64_t epoch = g_contexts_ended.load(std::memory_order_acquire);
   if (&context != cached_context || epoch != cached_epoch) {
     asio::use_service<ContextEndWatch>(context);
-    cached_reactor = &asio::use_service<Reactor>(context);
+    cached.reactor = &asio::use_service<Reactor>(context);
+    cached.scheduler = &asio::use_service<ad::scheduler>(context);
     cached_context = &context;
     cached_epoch = epoch;
   }
-  return *cached_reactor;
+  return cached;
 }
 
-template <class Handler, class IoExecutor>
+inline Reactor& reactor_of(tcp::socket& socket) { return *services_of(socket).reactor; }
+
+// Whether this thread is running `scheduler`'s event loop. A read initiated there is
+// awaited by a coroutine of that same io_context (a coroutine runs on its executor's
+// thread, a pgmux thread runs one io_context, and pgmux uses no strands), so its
+// completion may resume the coroutine directly: no comparison of type-erased executors,
+// no work tracking (DirectWork; about 150 instructions per transaction). A read started
+// from elsewhere (another io_context's thread, or outside any) completes through the
+// handler's executor as Asio's own reads do.
+inline bool running_here(ad::scheduler* scheduler) {
+  using CallStack = ad::call_stack<ad::thread_context, ad::thread_info_base>;
+  return CallStack::contains(static_cast<ad::thread_context*>(scheduler)) != nullptr;
+}
+
+template <class Handler, class IoExecutor, class Work = ad::handler_work<Handler, IoExecutor>>
 class ReadOp : public ad::reactor_op {
  public:
   BOOST_ASIO_DEFINE_HANDLER_PTR(ReadOp);
@@ -134,7 +155,7 @@ class ReadOp : public ad::reactor_op {
   int fd_;
   asio::mutable_buffer buffer_;
   Handler handler_;
-  ad::handler_work<Handler, IoExecutor> work_;
+  Work work_;
 };
 
 // Per-operation cancellation (the `||` of the full-duplex pair cancels the losing read).
@@ -161,10 +182,19 @@ struct InitiateRead {
   template <class Handler>
   void operator()(Handler&& handler_in, asio::mutable_buffer buffer) const {
     using H = std::decay_t<Handler>;
-    using Op = ReadOp<H, tcp::socket::executor_type>;
+    using Ex = tcp::socket::executor_type;
     H handler(std::forward<Handler>(handler_in));
+    const ContextServices& services = services_of(*socket);
+    if (running_here(services.scheduler)) {
+      start<ReadOp<H, Ex, op_detail::DirectWork>>(handler, buffer, *services.reactor);
+    } else {
+      start<ReadOp<H, Ex>>(handler, buffer, *services.reactor);
+    }
+  }
+
+  template <class Op, class H>
+  void start(H& handler, asio::mutable_buffer buffer, Reactor& reactor) const {
     auto& impl = SocketAccess::impl(*socket);
-    Reactor& reactor = reactor_of(*socket);
     const bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
     auto slot = asio::get_associated_cancellation_slot(handler);
 

@@ -1,12 +1,15 @@
 // read_some(): the engine's socket read. After a read that drained the socket, the next
 // read waits for epoll instead of first trying a recv that finds nothing; data that
-// arrives at any point is still read, cancellation still works.
+// arrives at any point is still read, cancellation still works, and the awaiting
+// coroutine resumes on its own thread whichever io_context the socket is in.
 //
 // The recv calls are counted by defining recv() and syscall() in this test binary: Asio's
 // own reads call ::recv, read_some calls syscall(SYS_recvfrom, ...) (nocancel::recv), and
 // the executable's own definitions are the ones those calls bind to.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -242,6 +245,50 @@ TEST(ReadSomeContextTest, ReactorLookupFollowsANewContextAtTheSameAddress) {
   ASSERT_TRUE(result);
   EXPECT_FALSE(result->ec);
   EXPECT_EQ(result->n, 1u);
+}
+
+}  // namespace
+}  // namespace pgmux
+
+namespace pgmux {
+namespace {
+
+// A coroutine awaiting a read of a socket of its own io_context is resumed by the read's
+// completion directly; one awaiting a socket of another io_context (run by another
+// thread) must still be resumed on its own thread.
+TEST(ReadSomeContextTest, ACoroutineIsResumedOnItsOwnThreadWhateverContextTheSocketIsIn) {
+  asio::io_context own(1), other(1);
+  auto other_guard = asio::make_work_guard(other);
+  std::thread other_thread([&] { other.run(); });
+  tcp::acceptor acceptor(own, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket local(own), local_peer(own);
+  local_peer.connect(acceptor.local_endpoint());
+  acceptor.accept(local);
+  tcp::socket foreign(other), foreign_peer(own);
+  foreign_peer.connect(acceptor.local_endpoint());
+  acceptor.accept(foreign);
+  ASSERT_EQ(local_peer.send(asio::buffer(std::string("a"))), 1u);
+  ASSERT_EQ(foreign_peer.send(asio::buffer(std::string("b"))), 1u);
+
+  std::thread::id own_thread = std::this_thread::get_id();
+  std::thread::id after_local, after_foreign;
+  std::string got;
+  char buf[8];
+  asio::co_spawn(own, [&]() -> awaitable<void> {
+    auto [ec1, n1] = co_await read_some(local, asio::buffer(buf), deferred_nothrow);
+    after_local = std::this_thread::get_id();
+    got.append(buf, n1);
+    auto [ec2, n2] = co_await read_some(foreign, asio::buffer(buf), deferred_nothrow);
+    after_foreign = std::this_thread::get_id();
+    got.append(buf, n2);
+  }, asio::detached);
+  own.run_for(5s);
+  other_guard.reset();
+  other.stop();
+  other_thread.join();
+  EXPECT_EQ(got, "ab");
+  EXPECT_EQ(after_local, own_thread);
+  EXPECT_EQ(after_foreign, own_thread) << "resumed on the socket's thread, not its own";
 }
 
 }  // namespace
