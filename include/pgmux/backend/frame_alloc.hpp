@@ -9,7 +9,6 @@
 #include <boost/asio.hpp>
 #include <boost/version.hpp>
 #include <cstddef>
-#include <new>
 
 #include "pgmux/util/frame_pool.hpp"
 

@@ -15,6 +15,7 @@ namespace pgmux::op_detail {
 // (the caller made sure): nothing to track, and the handler is called here, as
 // handler_work does when neither executor needs work tracked.
 struct DirectWork {
+  DirectWork() = default;
   template <class Handler, class IoExecutor>
   DirectWork(Handler&, const IoExecutor&) {}
   template <class Function, class Handler>

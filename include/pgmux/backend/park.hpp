@@ -5,8 +5,10 @@
 // most of what a wait cost. Parking is a list insert and, on the waking thread, a push
 // onto the scheduler's thread-private queue. Include only through backend/asio.hpp.
 //
-// Built on Asio's scheduler operation interface (scheduler_operation, handler_work,
-// post_deferred_completion), like read_op.hpp; checked against Boost 1.81.
+// Built on Asio's scheduler operation interface (scheduler_operation,
+// post_deferred_completion), like read_op.hpp; checked against Boost 1.81. A coroutine
+// parks from its own io_context's thread, so its completion resumes it directly
+// (op_detail::DirectWork), as read_op.hpp's reads started there do.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -76,13 +78,13 @@ class ParkingLot : public asio::execution_context::service {
   ParkedOp* head_ = nullptr;
 };
 
-template <class Handler, class IoExecutor>
+template <class Handler>
 class ParkOp : public ParkedOp {
  public:
   BOOST_ASIO_DEFINE_HANDLER_PTR(ParkOp);
 
-  ParkOp(Handler& handler, const IoExecutor& io_ex)
-      : ParkedOp(&ParkOp::do_complete), handler_(std::move(handler)), work_(handler_, io_ex) {}
+  explicit ParkOp(Handler& handler)
+      : ParkedOp(&ParkOp::do_complete), handler_(std::move(handler)) {}
 
   static void do_complete(void* owner, ad::operation* base, const boost::system::error_code&,
                           std::size_t) {
@@ -93,7 +95,7 @@ class ParkOp : public ParkedOp {
 
  private:
   Handler handler_;
-  ad::handler_work<Handler, IoExecutor> work_;
+  op_detail::DirectWork work_;
 };
 
 }  // namespace pgmux::park_detail
@@ -101,12 +103,11 @@ class ParkOp : public ParkedOp {
 namespace pgmux {
 
 // Where one coroutine of an io_context parks (one at a time). Use on that io_context's
-// thread only.
+// thread only (park from a coroutine of that io_context).
 class ParkingSlot {
  public:
-  using executor_type = boost::asio::io_context::executor_type;
   explicit ParkingSlot(boost::asio::io_context& io)
-      : lot_(boost::asio::use_service<park_detail::ParkingLot>(io)), executor_(io.get_executor()) {}
+      : lot_(boost::asio::use_service<park_detail::ParkingLot>(io)) {}
   ParkingSlot(const ParkingSlot&) = delete;
   ParkingSlot& operator=(const ParkingSlot&) = delete;
   // A coroutine still parked here is resumed (aborted) rather than left in the lot with
@@ -121,10 +122,10 @@ class ParkingSlot {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         [this](auto&& handler) {
           using H = std::decay_t<decltype(handler)>;
-          using Op = park_detail::ParkOp<H, executor_type>;
+          using Op = park_detail::ParkOp<H>;
           H h(std::forward<decltype(handler)>(handler));
           typename Op::ptr p = {std::addressof(h), Op::ptr::allocate(h), nullptr};
-          p.p = new (p.v) Op(h, executor_);
+          p.p = new (p.v) Op(h);
           p.p->slot = &op_;
           op_ = p.p;
           lot_.add(p.p);
@@ -143,7 +144,6 @@ class ParkingSlot {
 
  private:
   park_detail::ParkingLot& lot_;
-  const executor_type executor_;
   park_detail::ParkedOp* op_ = nullptr;
 };
 
