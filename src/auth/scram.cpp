@@ -4,9 +4,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 
+#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <stdexcept>
@@ -14,6 +13,7 @@
 
 #include "base64.hpp"
 #include "pgmux/auth/md5.hpp"
+#include "pgmux/auth/random.hpp"
 
 namespace pgmux::auth {
 namespace {
@@ -69,25 +69,67 @@ Sha256 to_sha256(std::string_view raw) {  // precondition: raw.size() == 32
   return out;
 }
 
-Sha256 sha256(std::string_view data) {
-  Sha256 out{};
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL SHA-256 digest failed");
+// SHA-256 through one fetched implementation and one digest context per thread.
+// EVP_sha256()/HMAC() look the algorithm up in the provider tables and build (and free)
+// a context on every call, several times the cost of the hashing at these sizes.
+class Sha256Digest {
+ public:
+  Sha256Digest() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
+    if (md_ == nullptr || ctx_ == nullptr) throw std::runtime_error("OpenSSL SHA-256 is not available");
   }
-  return out;
+  ~Sha256Digest() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
+  }
+  Sha256Digest(const Sha256Digest&) = delete;
+  Sha256Digest& operator=(const Sha256Digest&) = delete;
+
+  static Sha256Digest& of_this_thread() {
+    thread_local Sha256Digest digest;
+    return digest;
+  }
+
+  void begin() { check(EVP_DigestInit_ex2(ctx_, md_, nullptr)); }
+  void add(const void* data, size_t size) { check(EVP_DigestUpdate(ctx_, data, size)); }
+  Sha256 end() {
+    Sha256 out{};
+    unsigned int length = 0;
+    check(EVP_DigestFinal_ex(ctx_, out.data(), &length));
+    return out;
+  }
+
+ private:
+  static void check(int ok) {
+    if (ok != 1) throw std::runtime_error("OpenSSL SHA-256 digest failed");
+  }
+  EVP_MD* md_;
+  EVP_MD_CTX* ctx_;
+};
+
+Sha256 sha256(std::string_view data) {
+  auto& digest = Sha256Digest::of_this_thread();
+  digest.begin();
+  digest.add(data.data(), data.size());
+  return digest.end();
 }
 
-Sha256 hmac_sha256(std::string_view key, std::string_view data) {
-  Sha256 out{};
-  unsigned int length = 0;
-  static const unsigned char kEmpty = 0;
-  const auto* bytes = data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes, data.size(), out.data(), &length) ==
-      nullptr) {
-    throw std::runtime_error("OpenSSL HMAC-SHA-256 failed");
-  }
-  return out;
+// HMAC-SHA-256 (RFC 2104): H((K ^ opad) || H((K ^ ipad) || data)), K zero-padded to the
+// 64-byte block. SCRAM's keys are all SHA-256 sized.
+Sha256 hmac_sha256(const Sha256& key, std::string_view data) {
+  std::array<uint8_t, 64> pad{};
+  std::copy(key.begin(), key.end(), pad.begin());
+  auto& digest = Sha256Digest::of_this_thread();
+  for (auto& b : pad) b ^= 0x36;
+  digest.begin();
+  digest.add(pad.data(), pad.size());
+  digest.add(data.data(), data.size());
+  Sha256 inner = digest.end();
+  for (auto& b : pad) b ^= 0x36 ^ 0x5c;
+  digest.begin();
+  digest.add(pad.data(), pad.size());
+  digest.add(inner.data(), inner.size());
+  OPENSSL_cleanse(pad.data(), pad.size());
+  return digest.end();
 }
 
 Sha256 xor_keys(const Sha256& a, const Sha256& b) {
@@ -326,8 +368,8 @@ ScramSecret make_scram_secret(std::string_view password, std::string_view salt, 
   ScramSecret secret;
   secret.iterations = iterations;
   secret.salt = std::string(salt);
-  secret.stored_key = sha256(as_view(hmac_sha256(as_view(salted), "Client Key")));
-  secret.server_key = hmac_sha256(as_view(salted), "Server Key");
+  secret.stored_key = sha256(as_view(hmac_sha256(salted, "Client Key")));
+  secret.server_key = hmac_sha256(salted, "Server Key");
   return secret;
 }
 
@@ -345,9 +387,7 @@ ScramSecret mock_scram_secret(std::string_view user, std::string_view seed) {
 std::string random_nonce(size_t bytes) {
   if (bytes > INT_MAX / 2) throw std::length_error("random_nonce: too many bytes");
   std::string raw(bytes, '\0');
-  if (bytes > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    throw std::runtime_error("OpenSSL RAND_bytes failed");
-  }
+  random_bytes(raw.data(), bytes);
   return base64_encode(raw);
 }
 
@@ -379,14 +419,14 @@ util::Result<std::string> ScramServer::handle_client_final(std::string_view mess
   if (parsed->nonce != combined_nonce_) return fail(state_, kServerFailed, malformed("SCRAM nonce mismatch"));
   std::string auth_message = join_auth_message(client_first_bare_, server_first_, parsed->without_proof);
   // ClientKey = proof XOR HMAC(StoredKey, AuthMessage); it is right when H(ClientKey) == StoredKey.
-  Sha256 client_key = xor_keys(parsed->proof, hmac_sha256(as_view(secret_.stored_key), auth_message));
+  Sha256 client_key = xor_keys(parsed->proof, hmac_sha256(secret_.stored_key, auth_message));
   bool proof_ok = equal_keys(sha256(as_view(client_key)), secret_.stored_key);
   if (mock_ || !proof_ok) {
     return fail(state_, kServerFailed, util::make_error("28P01", "password authentication failed"));
   }
   client_key_ = client_key;
   state_ = kServerDone;
-  return "v=" + base64_encode(as_view(hmac_sha256(as_view(secret_.server_key), auth_message)));
+  return "v=" + base64_encode(as_view(hmac_sha256(secret_.server_key, auth_message)));
 }
 
 // ---- ScramClient ----------------------------------------------------------------
@@ -421,14 +461,14 @@ util::Result<std::string> ScramClient::handle_server_first(std::string_view mess
     server_key = *server_key_;
   } else {
     Sha256 salted = salted_password(password_, parsed->salt, parsed->iterations);
-    client_key = hmac_sha256(as_view(salted), "Client Key");
-    server_key = hmac_sha256(as_view(salted), "Server Key");
+    client_key = hmac_sha256(salted, "Client Key");
+    server_key = hmac_sha256(salted, "Server Key");
   }
   std::string without_proof = "c=" + cbind_attribute('n') + ",r=" + std::string(parsed->nonce);
   std::string auth_message = join_auth_message(client_first_bare_, message, without_proof);
   Sha256 stored_key = sha256(as_view(client_key));
-  Sha256 proof = xor_keys(client_key, hmac_sha256(as_view(stored_key), auth_message));
-  expected_server_signature_ = std::string(as_view(hmac_sha256(as_view(server_key), auth_message)));
+  Sha256 proof = xor_keys(client_key, hmac_sha256(stored_key, auth_message));
+  expected_server_signature_ = std::string(as_view(hmac_sha256(server_key, auth_message)));
   state_ = kClientSentFinal;
   return without_proof + ",p=" + base64_encode(as_view(proof));
 }

@@ -1,10 +1,10 @@
 // Session login: startup packet, SSL/GSS refusal, cancel requests, client
 // authentication (SCRAM-SHA-256, md5, trust) and the login reply. Runs on the
 // session's worker thread.
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include "pgmux/auth/md5.hpp"
+#include "pgmux/auth/random.hpp"
 #include "pgmux/auth/scram.hpp"
 #include "pgmux/protocol/sqlstate.hpp"
 #include "pgmux/session/params.hpp"
@@ -276,7 +276,7 @@ awaitable<bool> Session::authenticate_scram(const config::UserConfig* user,
 
 awaitable<bool> Session::authenticate_md5(const config::UserConfig& user) {
   std::array<uint8_t, 4> salt;
-  RAND_bytes(salt.data(), static_cast<int>(salt.size()));
+  auth::random_bytes(salt.data(), salt.size());
   out_.clear();
   protocol::write_auth_md5(out_, salt);
   if (!co_await write_client(out_)) co_return false;

@@ -3,15 +3,16 @@
 
 #include "pgmux/session/params.hpp"
 
+#include "pgmux/auth/random.hpp"
+
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 namespace pgmux::session {
 namespace {
 
 uint32_t random_u32() {
   uint32_t v = 0;
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1) std::abort();
+  auth::random_bytes(&v, sizeof v);
   return v;
 }
 
@@ -252,7 +253,7 @@ auth::ScramSecret Runtime::scram_secret_for(const config::UserConfig& user) {
   auto it = scram_cache_.find(user.name);
   if (it != scram_cache_.end() && it->second.first == user.password) return it->second.second;
   std::string salt(16, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size()));
+  auth::random_bytes(salt.data(), salt.size());
   auto secret = auth::make_scram_secret(user.password, salt, auth::kDefaultScramIterations);
   scram_cache_[user.name] = {user.password, secret};
   return secret;
