@@ -5,17 +5,6 @@
 #include <algorithm>
 
 namespace pgmux::pool {
-namespace {
-
-// A released server goes to the oldest waiter, or to a waiter on the server's own worker
-// that queued less than this after the oldest: the handoff then stays on one thread (no
-// cross-thread wake-up, no moving the socket to another event loop). The oldest is
-// overtaken only by waiters that queued within this window after it, so it waits at
-// most as long as serving those takes.
-constexpr auto kLocalGrantWindow = std::chrono::milliseconds(1);
-constexpr size_t kLocalGrantScan = 32;  // and no further than this many waiters
-
-}  // namespace
 
 Pool::Pool(PoolLimits limits, unsigned workers) : limits_(limits), idle_(std::max(1u, workers)) {}
 

@@ -80,10 +80,10 @@ struct WindowCase {
 };
 
 TEST(PoolTest, ReleasePrefersAWaiterOnTheServersWorkerQueuedSoonAfterTheOldest) {
-  WindowCase c(microseconds(900));
+  WindowCase c(Pool::kLocalGrantWindow - microseconds(100));
   auto& [pool, s, on0, on1] = c;
 
-  // on1 queued 0.9 ms after the oldest (worker 0): the server stays on worker 1, however
+  // on1 queued just within the window after the oldest (worker 0): the server stays on worker 1, however
   // long both have waited.
   EXPECT_EQ(pool.release(std::move(s), kT0 + seconds(5)), nullptr);
   EXPECT_EQ(on0->wakes, 0);
@@ -100,9 +100,9 @@ TEST(PoolTest, ReleasePrefersAWaiterOnTheServersWorkerQueuedSoonAfterTheOldest) 
 }
 
 TEST(PoolTest, ReleaseGoesToTheOldestWaiterBeforeOnesQueuedAWindowLater) {
-  WindowCase c(milliseconds(1));
+  WindowCase c(Pool::kLocalGrantWindow);
   auto& [pool, s, on0, on1] = c;
-  EXPECT_EQ(pool.release(std::move(s), kT0 + milliseconds(1)), nullptr);
+  EXPECT_EQ(pool.release(std::move(s), kT0 + Pool::kLocalGrantWindow), nullptr);
   EXPECT_EQ(on0->wakes, 1);
   EXPECT_EQ(on1->wakes, 0);
 }
