@@ -81,11 +81,12 @@ std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server
     grant_free_slots_locked(now);
     return server;
   }
+  server->idle_since = now;  // free from now, whether it waits in a list or not
   if (!waiters_.empty()) {
     auto it = waiter_for_locked(*server);
     grant_waiter_locked(it, std::move(server));
   } else {
-    push_idle(std::move(server), now);
+    push_idle(std::move(server));
   }
   return nullptr;
 }
@@ -289,8 +290,7 @@ void Pool::fail_waiters_locked(const std::string& error) {
   waiters_.clear();
 }
 
-void Pool::push_idle(std::unique_ptr<PooledServer> server, Clock::time_point now) {
-  server->idle_since = now;
+void Pool::push_idle(std::unique_ptr<PooledServer> server) {
   unsigned w = server->worker < idle_.size() ? server->worker : 0;
   idle_[w].push_back(std::move(server));
   ++idle_count_;

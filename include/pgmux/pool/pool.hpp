@@ -27,7 +27,7 @@ class PooledServer {
   virtual ~PooledServer() = default;
   unsigned worker = 0;
   Clock::time_point created_at{};
-  Clock::time_point idle_since{};
+  Clock::time_point idle_since{};  // last released to the pool (handed to a waiter or listed idle)
 };
 
 // A client waiting for a server. wake() is called with the pool's lock held, from any
@@ -156,7 +156,7 @@ class Pool {
   WaiterQueue::iterator waiter_for_locked(const PooledServer& server);
   void grant_free_slots_locked(Clock::time_point now);
   void fail_waiters_locked(const std::string& error);
-  void push_idle(std::unique_ptr<PooledServer> server, Clock::time_point now);
+  void push_idle(std::unique_ptr<PooledServer> server);
 
   mutable std::mutex mu_;
   PoolLimits limits_;

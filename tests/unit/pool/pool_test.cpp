@@ -107,6 +107,20 @@ TEST(PoolTest, ReleaseGoesToTheOldestWaiterBeforeOnesQueuedAWindowLater) {
   EXPECT_EQ(on1->wakes, 0);
 }
 
+// A server handed straight to a waiter was free since its release, not since it was last
+// listed idle (sessions skip the idle check's MSG_PEEK for servers free for a short while:
+// with every release going to a waiter, each handoff had peeked).
+TEST(PoolTest, ReleaseToAWaiterMarksTheServerFreeSinceTheRelease) {
+  Pool pool(limits_of(1), 1);
+  auto s = open_server(pool, 7, 0);
+  auto w = waiter();
+  ASSERT_EQ(pool.checkout(0, w, kT0 + seconds(1)).kind, Kind::kWait);
+  EXPECT_EQ(pool.release(std::move(s), kT0 + seconds(2)), nullptr);
+  auto got = pool.finish_wait(w, kT0 + seconds(2));
+  ASSERT_EQ(got.kind, Kind::kServer);
+  EXPECT_EQ(got.server->idle_since, kT0 + seconds(2));
+}
+
 TEST(PoolTest, FinishWaitReturnsGrantedServerOnce) {
   Pool pool(limits_of(1), 1);
   auto s = open_server(pool, 3, 0);
