@@ -5,7 +5,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <stdexcept>
@@ -14,6 +13,7 @@
 #include "base64.hpp"
 #include "pgmux/auth/md5.hpp"
 #include "pgmux/auth/random.hpp"
+#include "pgmux/auth/sha256.hpp"
 
 namespace pgmux::auth {
 namespace {
@@ -67,69 +67,6 @@ Sha256 to_sha256(std::string_view raw) {  // precondition: raw.size() == 32
   Sha256 out{};
   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(raw[i]);
   return out;
-}
-
-// SHA-256 through one fetched implementation and one digest context per thread.
-// EVP_sha256()/HMAC() look the algorithm up in the provider tables and build (and free)
-// a context on every call, several times the cost of the hashing at these sizes.
-class Sha256Digest {
- public:
-  Sha256Digest() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
-    if (md_ == nullptr || ctx_ == nullptr) throw std::runtime_error("OpenSSL SHA-256 is not available");
-  }
-  ~Sha256Digest() {
-    EVP_MD_CTX_free(ctx_);
-    EVP_MD_free(md_);
-  }
-  Sha256Digest(const Sha256Digest&) = delete;
-  Sha256Digest& operator=(const Sha256Digest&) = delete;
-
-  static Sha256Digest& of_this_thread() {
-    thread_local Sha256Digest digest;
-    return digest;
-  }
-
-  void begin() { check(EVP_DigestInit_ex2(ctx_, md_, nullptr)); }
-  void add(const void* data, size_t size) { check(EVP_DigestUpdate(ctx_, data, size)); }
-  Sha256 end() {
-    Sha256 out{};
-    unsigned int length = 0;
-    check(EVP_DigestFinal_ex(ctx_, out.data(), &length));
-    return out;
-  }
-
- private:
-  static void check(int ok) {
-    if (ok != 1) throw std::runtime_error("OpenSSL SHA-256 digest failed");
-  }
-  EVP_MD* md_;
-  EVP_MD_CTX* ctx_;
-};
-
-Sha256 sha256(std::string_view data) {
-  auto& digest = Sha256Digest::of_this_thread();
-  digest.begin();
-  digest.add(data.data(), data.size());
-  return digest.end();
-}
-
-// HMAC-SHA-256 (RFC 2104): H((K ^ opad) || H((K ^ ipad) || data)), K zero-padded to the
-// 64-byte block. SCRAM's keys are all SHA-256 sized.
-Sha256 hmac_sha256(const Sha256& key, std::string_view data) {
-  std::array<uint8_t, 64> pad{};
-  std::copy(key.begin(), key.end(), pad.begin());
-  auto& digest = Sha256Digest::of_this_thread();
-  for (auto& b : pad) b ^= 0x36;
-  digest.begin();
-  digest.add(pad.data(), pad.size());
-  digest.add(data.data(), data.size());
-  Sha256 inner = digest.end();
-  for (auto& b : pad) b ^= 0x36 ^ 0x5c;
-  digest.begin();
-  digest.add(pad.data(), pad.size());
-  digest.add(inner.data(), inner.size());
-  OPENSSL_cleanse(pad.data(), pad.size());
-  return digest.end();
 }
 
 Sha256 xor_keys(const Sha256& a, const Sha256& b) {

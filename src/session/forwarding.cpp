@@ -2,12 +2,12 @@
 // requests and ReadyForQuery, tracking parameters, and (in transaction/statement mode)
 // renaming prepared statements so they follow the client across server connections.
 // Runs on the session's worker thread.
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
 
+#include "pgmux/auth/sha256.hpp"
 #include "pgmux/protocol/sqlstate.hpp"
 #include "pgmux/session/params.hpp"
 #include "pgmux/sql/lexer.hpp"
@@ -26,15 +26,7 @@ constexpr std::string_view kClosedName = "pgmux_closed";
 
 // pgmux's name for a statement: the same text and parameter types share one name.
 std::string server_statement_name(std::string_view query, std::string_view types) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, query.data(), query.size());
-  EVP_DigestUpdate(ctx, "\0", 1);
-  EVP_DigestUpdate(ctx, types.data(), types.size());
-  EVP_DigestFinal_ex(ctx, digest, &size);
-  EVP_MD_CTX_free(ctx);
+  auto digest = auth::sha256({query, std::string_view("\0", 1), types});
   static constexpr char kHex[] = "0123456789abcdef";
   std::string name = "pgmux_";
   for (int i = 0; i < 12; ++i) {

@@ -1,11 +1,10 @@
 // Runtime, CancelRegistry (see runtime.hpp). All members lock their own mutex.
 #include "pgmux/session/runtime.hpp"
 
-#include "pgmux/session/params.hpp"
+#include <openssl/crypto.h>
 
 #include "pgmux/auth/random.hpp"
-
-#include <openssl/crypto.h>
+#include "pgmux/session/params.hpp"
 
 namespace pgmux::session {
 namespace {

@@ -9,14 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "pgmux/auth/sha256.hpp"
 #include "pgmux/util/result.hpp"
 
 namespace pgmux::auth {
 
 inline constexpr std::string_view kScramSha256 = "SCRAM-SHA-256";
 inline constexpr int kDefaultScramIterations = 4096;
-
-using Sha256 = std::array<uint8_t, 32>;
 
 // What a server stores for a user (PostgreSQL's pg_authid.rolpassword format:
 // "SCRAM-SHA-256$<iterations>:<base64 salt>$<base64 StoredKey>:<base64 ServerKey>").

@@ -27,7 +27,7 @@ class PooledServer {
   virtual ~PooledServer() = default;
   unsigned worker = 0;
   Clock::time_point created_at{};
-  Clock::time_point idle_since{};  // last released to the pool (handed to a waiter or listed idle)
+  Clock::time_point idle_since{};  // last released (handed to a waiter or listed idle)
 };
 
 // A client waiting for a server. wake() is called with the pool's lock held, from any
@@ -104,9 +104,9 @@ class Pool {
   Checkout finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_point now);
 
   // A clean server comes back: to the oldest waiter if any (or to a waiter on the
-  // server's worker that queued within kLocalGrantWindow after the oldest), else to its worker's idle
-  // list. A server past its lifetime is refused: it is returned (its slot freed) and
-  // the caller closes it.
+  // server's worker that queued within kLocalGrantWindow after the oldest), else to its
+  // worker's idle list. A server past its lifetime is refused: it is returned (its slot
+  // freed) and the caller closes it.
   [[nodiscard]] std::unique_ptr<PooledServer> release(std::unique_ptr<PooledServer> server,
                                                       Clock::time_point now);
   // A server that was checked out is gone (closed, broken, expired): frees its slot.

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hex_util.hpp"
+
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -36,15 +38,7 @@ constexpr std::string_view kPostgresSecret =
     "SCRAM-SHA-256$4096:U6ek4Dh/pt4diJDm/NonXw==$VT7JgQnwK+jHcypOykrFLpvlGPTSPa6HRKygCWArfg4=:"
     "kKAo9XuEX9tLN0c6ykLI3VEUGgD3vFsLdbtnBZo7Bv0=";
 
-std::string hex(const Sha256& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0x0f]);
-  }
-  return out;
-}
+using testing::hex;
 
 ScramSecret rfc_secret() {
   auto secret = parse_scram_secret(kRfcSecret);
