@@ -2,7 +2,9 @@
 // Each coroutine runs on the event loop that owns the connection's socket.
 #include "pgmux/backend/server_connection.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -168,17 +170,51 @@ awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_and_login(
   if (!status) co_return status.error();
   // Connecting left the socket registered for write readiness too (edge-triggered),
   // which would wake the event loop after every send; register it afresh.
-  conn->move_to(executor, worker);
+  conn->reregister();
   co_return std::move(conn);
 }
 
 }  // namespace
 
-void ServerConnection::move_to(const asio::any_io_executor& executor, unsigned new_worker) {
-  auto protocol = socket_.local_endpoint().protocol();
+void ServerConnection::reregister() {
+  auto executor = socket_.get_executor();
   auto fd = socket_.release();
-  socket_ = tcp::socket(executor, protocol, fd);
+  socket_ = tcp::socket(executor, peer.protocol(), fd);
+}
+
+ServerConnection::~ServerConnection() {
+  if (detached_fd_ >= 0) ::close(detached_fd_);  // granted, never taken: in no event loop
+}
+
+void ServerConnection::leave_worker() {
+  error_code ec;
+  int fd = socket_.release(ec);  // EPOLL_CTL_DEL, on the socket's own worker
+  detached_fd_ = ec ? -1 : fd;
+}
+
+bool ServerConnection::move_to(const asio::any_io_executor& executor, unsigned new_worker,
+                               std::unique_ptr<tcp::socket>& left_behind) {
+  int fd = detached_fd_;
+  detached_fd_ = -1;
+  if (fd < 0) fd = ::fcntl(socket_.native_handle(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return false;
+  tcp::socket moved(executor);
+  error_code ec;
+  moved.assign(peer.protocol(), fd, ec);  // registers it with this thread's event loop
+  if (ec) {
+    ::close(fd);
+    return false;
+  }
+  if (socket_.is_open()) left_behind = std::make_unique<tcp::socket>(std::move(socket_));
+  socket_ = std::move(moved);
   worker = new_worker;
+  return true;
+}
+
+void close_moved_socket(tcp::socket& socket) {
+  error_code ec;
+  auto fd = socket.release(ec);  // EPOLL_CTL_DEL: the file stays open through the duplicate
+  if (!ec) ::close(fd);
 }
 
 bool ServerConnection::idle_check() {

@@ -141,6 +141,8 @@ constexpr PoolField kPoolFields[] = {
     {MetricId::kPoolFallbacks,
      [](const PoolSnapshot& p) -> double { return p.totals.fallbacks_to_primary; }},
     {MetricId::kPoolRetries, [](const PoolSnapshot& p) -> double { return p.totals.retries; }},
+    {MetricId::kPoolServerMoves,
+     [](const PoolSnapshot& p) -> double { return p.totals.server_moves; }},
 };
 
 void add_pool(Families& f, const PoolSnapshot& p) {

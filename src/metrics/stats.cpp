@@ -68,6 +68,7 @@ void add_shard(const PoolShard& s, PoolCounters::Totals& t) {
   t.statements_to_replica += s.statements_to_replica.get();
   t.fallbacks_to_primary += s.fallbacks_to_primary.get();
   t.retries += s.retries.get();
+  t.server_moves += s.server_moves.get();
   for (size_t i = 0; i < t.errors.size(); ++i) t.errors[i] += s.errors[i].get();
   t.query_time_us += s.query_time_us.get();
   t.xact_time_us += s.xact_time_us.get();

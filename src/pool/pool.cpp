@@ -262,6 +262,7 @@ void Pool::grant_waiter_locked(WaiterQueue::iterator it, std::unique_ptr<PooledS
   waiters_.erase(it);
   waiter->queued_ = false;
   if (server) {
+    if (waiter->worker_ != server->worker) server->leave_worker();
     waiter->granted_ = std::move(server);
   } else {
     ++total_;

@@ -66,11 +66,7 @@ std::vector<metrics::ServerSnapshot> idle_servers(Runtime& runtime) {
 
 // Closes idle servers on the worker that owns each one.
 void close_idle(Runtime& runtime, std::vector<std::unique_ptr<pool::PooledServer>> servers) {
-  const auto& workers = runtime.workers();
-  for (auto& server : servers) {
-    Worker* w = workers.at(server->worker < workers.size() ? server->worker : 0);
-    asio::post(w->io, [s = std::move(server)]() mutable { s.reset(); });
-  }
+  for (auto& server : servers) destroy_on_owner(runtime, std::move(server));
 }
 
 // The pools of `database` (every pool when empty).

@@ -17,6 +17,16 @@ uint32_t random_u32() {
 
 }  // namespace
 
+Worker& worker_of(const Runtime& runtime, unsigned id) {
+  const auto& workers = runtime.workers();
+  return *workers.at(id < workers.size() ? id : 0);
+}
+
+void destroy_on_owner(const Runtime& runtime, std::unique_ptr<pool::PooledServer> server) {
+  Worker& owner = worker_of(runtime, server->worker);  // before `server` is moved from
+  asio::post(owner.io, [s = std::move(server)]() mutable { s.reset(); });
+}
+
 std::pair<uint32_t, uint32_t> CancelRegistry::add(const std::shared_ptr<CancelTarget>& target) {
   std::lock_guard lock(mu_);
   uint32_t pid;

@@ -309,7 +309,7 @@ std::optional<pool::Checkout> Session::checkout_now(pool::Clock::time_point now)
 bool Session::take_server(std::unique_ptr<pool::PooledServer> server,
                           pool::Clock::time_point now) {
   server_.reset(static_cast<backend::ServerConnection*>(server.release()));
-  if (server_->worker != worker_.id) server_->move_to(client_.get_executor(), worker_.id);
+  if (server_->worker != worker_.id && !move_server_here()) return false;
   // A server idle for a while may have been closed by PostgreSQL (or have sent
   // something unasked): one MSG_PEEK tells. Just-released ones skip the syscall.
   if (now - server_->idle_since > kIdleCheckAfter && !server_->idle_check()) {
@@ -318,6 +318,26 @@ bool Session::take_server(std::unique_ptr<pool::PooledServer> server,
     drop_server();
     return false;
   }
+  return true;
+}
+
+// Moves server_ (released to this session by another worker, or taken from another
+// worker's idle list) to this worker's event loop; a socket left behind is closed on its
+// old worker's thread. False when that failed (out of descriptors): the server is
+// dropped, on its old worker.
+bool Session::move_server_here() {
+  Worker& from = worker_of(runtime_, server_->worker);
+  std::unique_ptr<tcp::socket> old;
+  if (!server_->move_to(client_.get_executor(), worker_.id, old)) {
+    spdlog::warn("could not move a server connection to {} to worker {} (no descriptor to "
+                 "duplicate it into); dropping it", entry_->target.address(), worker_.id);
+    auto doomed = std::move(server_);
+    drop_server();
+    destroy_on_owner(runtime_, std::move(doomed));
+    return false;
+  }
+  shard_->server_moves.add();
+  if (old) asio::post(from.io, [s = std::move(old)] { backend::close_moved_socket(*s); });
   return true;
 }
 

@@ -178,6 +178,7 @@ class Session {
   // it, acquire_server() goes on from the pool's answer otherwise (waiting, or opening a
   // new one). The error, if any, is worded for the client.
   std::optional<pool::Checkout> checkout_now(pool::Clock::time_point now);
+  bool move_server_here();
   bool take_server(std::unique_ptr<pool::PooledServer> server, pool::Clock::time_point now);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server(pool::Checkout got);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server();

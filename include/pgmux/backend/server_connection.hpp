@@ -40,8 +40,22 @@ class ServerConnection : public pool::PooledServer {
   tcp::socket& socket() { return socket_; }
   util::Buffer& in() { return in_; }
 
-  // Moves the (idle) socket to another worker's event loop.
-  void move_to(const asio::any_io_executor& executor, unsigned new_worker);
+  // Workers' event loops run without per-descriptor locks: only a socket's own worker may
+  // take it out of its loop. Released to a waiter on another worker, the connection leaves
+  // its loop on the releasing thread (leave_worker); taken from another worker's idle list,
+  // it goes on with a duplicate of the descriptor and the old socket is left for its
+  // worker to close (close_moved_socket).
+  //
+  // Moves the (idle) connection to this thread's event loop (`executor`, worker
+  // `new_worker`). Sets `left_behind` to the old socket when its worker must close it.
+  // False when that failed (out of descriptors): the connection is unusable; destroy it
+  // on its old worker.
+  [[nodiscard]] bool move_to(const asio::any_io_executor& executor, unsigned new_worker,
+                             std::unique_ptr<tcp::socket>& left_behind);
+  void leave_worker() override;
+  ~ServerConnection() override;
+  // Registers the socket with its event loop afresh; on its worker's thread.
+  void reregister();
   // Whether an idle connection still looks usable: nothing unread, not closed by the
   // server (one non-blocking MSG_PEEK).
   bool idle_check();
@@ -82,6 +96,7 @@ class ServerConnection : public pool::PooledServer {
 
  private:
   tcp::socket socket_;
+  int detached_fd_ = -1;  // the descriptor between leave_worker() and move_to()
   util::Buffer in_;
   ParamMap params_;
   std::shared_ptr<const ParamMap> in_line_with_;
@@ -105,6 +120,10 @@ awaitable<util::Status> run_internal_query(ServerConnection& server, std::string
 awaitable<util::Result<std::vector<std::optional<std::string>>>> fetch_row(ServerConnection& server,
                                                             std::string_view sql,
                                                             std::chrono::milliseconds timeout);
+
+// On the thread of the worker `socket` was moved away from (ServerConnection::move_to):
+// takes it out of that worker's event loop and closes this duplicate of the descriptor.
+void close_moved_socket(tcp::socket& socket);
 
 // Sends a CancelRequest for (pid, secret) to `peer` on a new connection.
 awaitable<void> send_cancel(tcp::endpoint peer, uint32_t pid, uint32_t secret,

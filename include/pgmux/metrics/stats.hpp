@@ -90,6 +90,7 @@ struct alignas(64) PoolShard {
   Counter statements_to_replica;
   Counter fallbacks_to_primary;   // reads that went to the primary for want of a replica
   Counter retries;                // reads sent again to another node after a replica failed
+  Counter server_moves;           // server connections moved in from another worker
   std::array<Counter, kErrorClasses.size()> errors{};  // ErrorResponses from the server
   Counter query_time_us;     // sum of query durations (SHOW STATS total_query_time)
   Counter xact_time_us;      // sum of transaction durations
@@ -114,7 +115,7 @@ class PoolCounters {
     uint64_t queries = 0, transactions = 0, bytes_received = 0, bytes_sent = 0;
     uint64_t servers_opened = 0, servers_closed = 0;
     uint64_t statements_to_primary = 0, statements_to_replica = 0, fallbacks_to_primary = 0,
-             retries = 0;
+             retries = 0, server_moves = 0;
     std::array<uint64_t, kErrorClasses.size()> errors{};
     uint64_t query_time_us = 0, xact_time_us = 0, wait_time_us = 0;
     HistogramValues query_duration, transaction_duration, wait_duration;

@@ -25,6 +25,9 @@ using Duration = std::chrono::milliseconds;
 class PooledServer {
  public:
   virtual ~PooledServer() = default;
+  // Called by release() on the releasing thread (the server's own worker) when the server
+  // goes to a waiter on another worker, before that waiter can see it.
+  virtual void leave_worker() {}
   unsigned worker = 0;
   Clock::time_point created_at{};
   Clock::time_point idle_since{};  // last released (handed to a waiter or listed idle)
@@ -103,10 +106,11 @@ class Pool {
   // yet, dequeues the waiter and returns kWait: the caller gives up (timeout/shutdown).
   Checkout finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_point now);
 
-  // A clean server comes back: to the oldest waiter if any (or to a waiter on the
-  // server's worker that queued within kLocalGrantWindow after the oldest), else to its
-  // worker's idle list. A server past its lifetime is refused: it is returned (its slot
-  // freed) and the caller closes it.
+  // A clean server comes back, on its own worker's thread: to the oldest waiter if any
+  // (or to a waiter on the server's worker that queued within kLocalGrantWindow after the
+  // oldest; one on another worker gets it after PooledServer::leave_worker()), else to
+  // its worker's idle list. A server past its lifetime is refused: it is returned (its
+  // slot freed) and the caller closes it.
   [[nodiscard]] std::unique_ptr<PooledServer> release(std::unique_ptr<PooledServer> server,
                                                       Clock::time_point now);
   // A server that was checked out is gone (closed, broken, expired): frees its slot.

@@ -279,6 +279,14 @@ struct Worker {
   std::unordered_set<Session*> sessions;
 };
 
+// The worker with id `id` (worker 0 for an id out of range).
+Worker& worker_of(const Runtime& runtime, unsigned id);
+
+// Destroys `server` on the thread of the worker whose event loop its socket is in.
+// Workers' event loops run without per-descriptor locks (Asio's UNSAFE_IO hint): only a
+// socket's own worker may close it or start operations on it.
+void destroy_on_owner(const Runtime& runtime, std::unique_ptr<pool::PooledServer> server);
+
 // An LSN as PostgreSQL prints it ("16/B374D848") as a number; 0 when malformed.
 uint64_t parse_lsn(std::string_view text);
 

@@ -121,6 +121,33 @@ TEST(PoolTest, ReleaseToAWaiterMarksTheServerFreeSinceTheRelease) {
   EXPECT_EQ(got.server->idle_since, kT0 + seconds(2));
 }
 
+// A server released to a waiter on another worker leaves its worker's event loop first,
+// on the releasing thread; one released to a waiter on its own worker does not.
+TEST(PoolTest, ReleaseToAWaiterOnAnotherWorkerLetsTheServerLeaveItsWorkerFirst) {
+  WindowCase c(Pool::kLocalGrantWindow);  // on0 (worker 0) oldest, on1 (worker 1) later
+  auto& [pool, s, on0, on1] = c;
+  auto* server = static_cast<FakeServer*>(s.get());  // on worker 1
+  EXPECT_EQ(pool.release(std::move(s), kT0 + Pool::kLocalGrantWindow), nullptr);
+  ASSERT_EQ(on0->wakes, 1);  // the oldest, on worker 0
+  EXPECT_EQ(server->left_worker, 1);
+  auto got = pool.finish_wait(on0, kT0 + Pool::kLocalGrantWindow);
+  ASSERT_EQ(got.kind, Kind::kServer);
+
+  got.server->worker = 0;  // taken over by worker 0; now on1 (worker 1) waits alone
+  EXPECT_EQ(pool.release(std::move(got.server), kT0 + seconds(1)), nullptr);
+  ASSERT_EQ(on1->wakes, 1);
+  EXPECT_EQ(server->left_worker, 2);
+
+  auto again = pool.finish_wait(on1, kT0 + seconds(1));
+  ASSERT_EQ(again.kind, Kind::kServer);
+  auto w = waiter();
+  ASSERT_EQ(pool.checkout(0, w, kT0 + seconds(2)).kind, Kind::kWait);
+  again.server->worker = 0;  // released by worker 0 to a waiter on worker 0: stays
+  EXPECT_EQ(pool.release(std::move(again.server), kT0 + seconds(2)), nullptr);
+  EXPECT_EQ(w->wakes, 1);
+  EXPECT_EQ(server->left_worker, 2);
+}
+
 TEST(PoolTest, FinishWaitReturnsGrantedServerOnce) {
   Pool pool(limits_of(1), 1);
   auto s = open_server(pool, 3, 0);

@@ -33,14 +33,16 @@ using Kind = Checkout::Kind;
 // A fixed start of time; tests move it forward explicitly.
 inline const Clock::time_point kT0 = Clock::time_point{} + hours(24);
 
-// A server connection that is only an id.
+// A server connection that is only an id (and counts leave_worker() calls).
 class FakeServer : public PooledServer {
  public:
   FakeServer(int server_id, unsigned owner, Clock::time_point created) : id(server_id) {
     worker = owner;
     created_at = created;
   }
+  void leave_worker() override { ++left_worker; }
   int id;
+  int left_worker = 0;
 };
 
 // Counts wake() calls; a waiting thread can block in wait_woken() until one arrives.
