@@ -16,7 +16,9 @@ namespace {
 class Sha256Digest {
  public:
   Sha256Digest() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
-    if (md_ == nullptr || ctx_ == nullptr) throw std::runtime_error("OpenSSL SHA-256 is not available");
+    if (md_ == nullptr || ctx_ == nullptr) {
+      throw std::runtime_error("OpenSSL SHA-256 is not available");
+    }
   }
   ~Sha256Digest() {
     EVP_MD_CTX_free(ctx_);
@@ -61,18 +63,13 @@ Sha256 sha256(std::initializer_list<std::string_view> parts) {
 Sha256 hmac_sha256(const Sha256& key, std::string_view data) {
   std::array<uint8_t, 64> pad{};
   std::copy(key.begin(), key.end(), pad.begin());
-  auto& digest = Sha256Digest::of_this_thread();
+  const std::string_view pad_view(reinterpret_cast<const char*>(pad.data()), pad.size());
   for (auto& b : pad) b ^= 0x36;
-  digest.begin();
-  digest.add(pad.data(), pad.size());
-  digest.add(data.data(), data.size());
-  Sha256 inner = digest.end();
+  Sha256 inner = sha256({pad_view, data});
   for (auto& b : pad) b ^= 0x36 ^ 0x5c;
-  digest.begin();
-  digest.add(pad.data(), pad.size());
-  digest.add(inner.data(), inner.size());
+  Sha256 out = sha256({pad_view, {reinterpret_cast<const char*>(inner.data()), inner.size()}});
   OPENSSL_cleanse(pad.data(), pad.size());
-  return digest.end();
+  return out;
 }
 
 }  // namespace pgmux::auth
