@@ -64,8 +64,13 @@ awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket,
   if (auto ec = send_at_once(socket, buffers)) co_return std::tuple{ec, size_t{0}};
   if (buffers.empty()) co_return std::tuple{error_code{}, total};
   size_t sent = total - asio::buffer_size(buffers);
-  auto [wec, rest] = co_await write_rest(socket, buffers);
+  auto [wec, rest] = co_await asio::async_write(socket, buffers, use_nothrow);
   co_return std::tuple{wec, sent + rest};
+}
+
+awaitable<error_code> write_rest(tcp::socket& socket, std::vector<asio::const_buffer>& buffers) {
+  auto [ec, n] = co_await asio::async_write(socket, buffers, use_nothrow);
+  co_return ec;
 }
 
 awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::const_buffer buffer) {

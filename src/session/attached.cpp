@@ -54,56 +54,9 @@ awaitable<PumpEnd> Session::full_duplex() {
   co_return result.index() == 0 ? std::get<0>(result) : std::get<1>(result);
 }
 
-// Transaction and statement pooling's usual exchange, on this one coroutine: forward
-// the client's requests, relay the answers until every request has its ReadyForQuery,
-// and read the client only while the server owes nothing. That is one read and one
-// write on each socket per round trip, and no timer, no second coroutine and no
-// cancellation; the reads and writes are awaited here (deferred, send_at_once), not
-// through coroutines of their own. nullopt: the exchange needs both directions at once
-// (answers still coming while the client sends more, COPY, extended-protocol messages
-// not yet closed by a Sync, a server message arriving unasked): full duplex takes over
-// from here.
-awaitable<std::optional<PumpEnd>> Session::relay() {
-  auto& in = server_->in();
-  for (;;) {
-    if (!cin_.empty()) {
-      auto batch = client_batch();
-      if (!segments_.empty()) {
-        auto& out = segments_to_send();
-        auto ec = send_at_once(server_->socket(), out);
-        if (!ec && !out.empty()) ec = std::get<0>(co_await write_rest(server_->socket(), out));
-        if (ec) co_return PumpEnd::kServerGone;
-      }
-      if (auto end = client_sent(batch)) co_return end;
-    }
-    if (outstanding_ > 0 && !unsynced_ && !copy_in_ && c_remaining_ == 0 && cin_.empty()) {
-      auto got = co_await read_some(server_->socket(), read_room(in, kReadChunk), deferred_nothrow);
-      if (auto end = server_read(got)) co_return end;
-      auto batch = server_batch();
-      if (batch.terminate) co_return PumpEnd::kServerGone;
-      if (!runs_.empty()) {
-        retry_capture_ = false;  // the client has seen part of the answer
-        auto& out = runs_to_send(in.readable().data());
-        auto ec = send_at_once(client_, out);
-        if (!ec && !out.empty()) ec = std::get<0>(co_await write_rest(client_, out));
-        if (ec) co_return PumpEnd::kClientGone;
-      }
-      if (auto end = server_sent(batch)) co_return end;
-      continue;
-    }
-    if (outstanding_ > 0 || unsynced_ || copy_in_ || !in.empty() || s_remaining_ > 0) {
-      co_return std::nullopt;
-    }
-    // Inside a transaction, between statements: the server owes nothing.
-    auto got = co_await read_some(client_, read_room(cin_, kReadChunk), deferred_nothrow);
-    if (auto end = client_read(got)) co_return end;
-  }
-}
-
-Session::Batch Session::client_batch() {
-  Batch batch;
+void Session::client_batch(Batch& batch) {
+  batch.reset();
   batch.used = scan_client(cin_.readable(), batch.terminate, batch.error);
-  return batch;
 }
 
 // The end of the attached phase when the client left or broke the protocol.
@@ -126,10 +79,9 @@ std::optional<PumpEnd> Session::client_sent(Batch& batch) {
   return std::nullopt;
 }
 
-Session::Batch Session::server_batch() {
-  Batch batch;
+void Session::server_batch(Batch& batch) {
+  batch.reset();
   batch.used = scan_server(server_->in().readable(), batch.saw_ready, batch.terminate);
-  return batch;
 }
 
 // The end of the attached phase when the transaction is over (the server is clean).
@@ -160,7 +112,8 @@ std::optional<PumpEnd> Session::server_read(std::tuple<error_code, size_t> resul
 
 // Full duplex's steps, one coroutine each (both directions run at once there).
 awaitable<std::optional<PumpEnd>> Session::forward_client() {
-  auto batch = client_batch();
+  Batch batch;
+  client_batch(batch);
   if (!segments_.empty()) {
     a_busy_ = true;
     auto [ec, w] = co_await send_all(server_->socket(), segments_to_send());
@@ -171,7 +124,8 @@ awaitable<std::optional<PumpEnd>> Session::forward_client() {
 }
 
 awaitable<std::optional<PumpEnd>> Session::forward_server() {
-  auto batch = server_batch();
+  Batch batch;
+  server_batch(batch);
   if (batch.terminate) co_return PumpEnd::kServerGone;
   if (!runs_.empty()) {
     retry_capture_ = false;  // the client has seen part of the answer

@@ -90,28 +90,7 @@ awaitable<void> Session::run(std::unique_ptr<tcp::socket> socket, Worker& worker
   socket.reset();
   try {
     if (!co_await s.start()) co_return;
-    for (;;) {
-      auto step = s.client_step();
-      if (step == ClientStep::kRead) {  // the read is deferred: its state stays in this frame
-        if (!s.end_idle_read(
-                co_await read_some(s.client_, s.begin_idle_read(), deferred_nothrow))) {
-          break;
-        }
-        continue;
-      }
-      if (step == ClientStep::kAnswer || step == ClientStep::kFatal) {
-        if (!co_await s.write_client(s.out_) || step == ClientStep::kFatal) break;
-        continue;
-      }
-      if (step == ClientStep::kEnd) break;
-      std::optional<bool> read_only = false;
-      if (!s.group_->replicas.empty()) read_only = s.request_is_read_only();
-      if (!read_only) {  // a statement that decides the route is still arriving
-        if (!co_await s.read_client_more()) break;
-        continue;
-      }
-      if (co_await s.serve_request(*read_only) == Next::kEnd) break;
-    }
+    co_await s.serve_client();
     spdlog::info("client {} disconnected: user \"{}\" database \"{}\"", s.peer_, s.user_,
                  s.database_);
   } catch (const std::exception& e) {
@@ -157,71 +136,171 @@ bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
   return !ec || (ec == asio::error::operation_aborted && shutdown_);
 }
 
-// One request: a server for it, the attached phase, and giving the server back. A
-// read whose replica dies before anything reached the client is sent again once,
-// to another node. The usual request (an idle server in the pool, in line with the
-// client's settings, a plain round trip) awaits nothing but relay(): every step that
-// may wait is a coroutine of its own, entered only when it has to wait, and this
-// frame stays small (util::FramePool keeps frames up to 2 KiB: no malloc per request).
-awaitable<Session::Next> Session::serve_request(bool read_only) {
-  request_at_ = pool::Clock::now();
-  auto asked = request_at_;  // when the pool is asked for a server (the wait is timed from it)
-  if (runtime_.pauses().paused(database_)) {  // checked here: no coroutine frame when not
-    if (auto refused = co_await wait_while_paused()) co_return *refused;
-    asked = pool::Clock::now();
-  }
-  for (bool retried = false;; asked = pool::Clock::now()) {
-    bool node = pick_node(read_only);
-    std::optional<pool::Checkout> got;
-    if (node) got = checkout_now(asked);
-    if (!node || got) {  // no idle server (or no node for a read): wait, connect or fail
-      if (!co_await acquire_later(read_only, std::move(got), asked)) {
-        co_return shutdown_ ? Next::kEnd : Next::kContinue;
+// The client's requests, one after another, until the client leaves or the session has
+// to end. A request: a server for it, the attached phase, and giving the server back. A
+// read whose replica dies before anything reached the client is sent again once, to
+// another node. The usual request (an idle server in the pool, in line with the
+// client's settings, a plain round trip) runs in this frame alone: it awaits only the
+// reads and writes of the relay below, and every step that may wait is a coroutine of
+// its own, entered only when it has to wait. (A coroutine per request and one for the
+// relay cost about 200 instructions per transaction each: frame, resumption, return.)
+// This frame lives as long as the client, so it is part of an idle client's memory
+// (about 750 bytes): what is awaited here is kept few (one read for both sockets in the
+// relay; a write the socket did not take at once goes to a coroutine of its own).
+awaitable<void> Session::serve_client() {
+  for (;;) {
+    auto step = client_step();
+    if (step == ClientStep::kRead) {  // the read is deferred: its state stays in this frame
+      if (!end_idle_read(co_await read_some(client_, begin_idle_read(), deferred_nothrow))) {
+        co_return;
       }
-    } else {
-      shard_->wait_duration.observe(pool::Clock::duration::zero());
+      continue;
     }
+    if (step == ClientStep::kAnswer || step == ClientStep::kFatal) {
+      if (!co_await write_client(out_) || step == ClientStep::kFatal) co_return;
+      continue;
+    }
+    if (step == ClientStep::kEnd) co_return;
+    bool read_only = false;
     if (!group_->replicas.empty()) {
-      (entry_->node->replica ? shard_->statements_to_replica : shard_->statements_to_primary).add();
-    }
-    if (!server_->in_line_with(baseline_.get(), changes_)) {
-      if (!co_await sync_params()) co_return Next::kEnd;
-    }
-    NodeState& node_state = *entry_->node;
-    ++node_state.in_flight;
-    retry_capture_ = node_state.replica && !retried;
-    request().retry_input.clear();
-    begin_attached();
-    std::optional<PumpEnd> relayed;
-    if (pooled_) relayed = co_await relay();
-    PumpEnd end = PumpEnd::kReleased;
-    if (relayed) {
-      end = *relayed;
-    } else {
-      end = co_await full_duplex();
-    }
-    --node_state.in_flight;
-    if (end == PumpEnd::kServerGone && node_state.replica) {
-      node_state.healthy = false;  // until the health checker finds it well again
-      if (retry_capture_) {
-        retry_elsewhere();
-        retried = true;
+      auto decided = request_is_read_only();
+      if (!decided) {  // a statement that decides the route is still arriving
+        if (!co_await read_client_more()) co_return;
         continue;
       }
+      read_only = *decided;
     }
-    if (end == PumpEnd::kReleased && !request().pending_fatal && !params_dirty_ &&
-        (read_only || !notes_writes()) && !shutdown_) {
-      release_server();
-      co_return Next::kContinue;
+
+    request_at_ = pool::Clock::now();
+    auto asked = request_at_;  // when the pool is asked for a server (the wait is timed from it)
+    if (runtime_.pauses().paused(database_)) {  // checked here: no coroutine frame when not
+      if (auto refused = co_await wait_while_paused()) {
+        if (*refused == Next::kEnd) co_return;
+        continue;
+      }
+      asked = pool::Clock::now();
     }
-    co_return co_await end_request(end, read_only);
+    Next next = Next::kContinue;
+    for (bool retried = false;; asked = pool::Clock::now()) {
+      bool node = pick_node(read_only);
+      std::optional<pool::Checkout> got;
+      if (node) got = checkout_now(asked);
+      if (!node || got) {  // no idle server (or no node for a read): wait, connect or fail
+        if (!co_await acquire_later(read_only, got, asked)) {
+          if (shutdown_) next = Next::kEnd;
+          break;
+        }
+      } else {
+        shard_->wait_duration.observe(pool::Clock::duration::zero());
+      }
+      if (!group_->replicas.empty()) {
+        (entry_->node->replica ? shard_->statements_to_replica : shard_->statements_to_primary)
+            .add();
+      }
+      if (!server_->in_line_with(baseline_.get(), changes_)) {
+        if (!co_await sync_params()) {
+          next = Next::kEnd;
+          break;
+        }
+      }
+      NodeState& node_state = *entry_->node;
+      ++node_state.in_flight;
+      retry_capture_ = node_state.replica && !retried;
+      request().retry_input.clear();
+      begin_attached();
+
+      // The relay (transaction and statement mode): one read and one write on each
+      // socket per round trip, no timer, no second coroutine, no cancellation; the
+      // reads and writes are awaited here (deferred, send_at_once). It ends with the
+      // transaction (kReleased), or with nullopt where the exchange needs both
+      // directions at once (answers still coming while the client sends more, COPY,
+      // extended-protocol messages not yet closed by a Sync, a server message arriving
+      // unasked): full_duplex() takes over from there, as it serves session mode.
+      std::optional<PumpEnd> relayed;
+      auto& in = server_->in();
+      Batch batch;  // one for both directions: the frame lives as long as the client
+      error_code ec;
+      while (pooled_) {
+        if (!cin_.empty()) {
+          client_batch(batch);
+          if (!segments_.empty()) {
+            auto& out = segments_to_send();
+            ec = send_at_once(server_->socket(), out);
+            if (!ec && !out.empty()) ec = co_await write_rest(server_->socket(), out);
+            if (ec) {
+              relayed = PumpEnd::kServerGone;
+              break;
+            }
+          }
+          if ((relayed = client_sent(batch))) break;
+        }
+        // Answers due: read the server. Else, with the server owing nothing (inside a
+        // transaction, between statements): read the client. (One read in this frame
+        // for both: each awaited operation takes room in the frame for the session's
+        // whole life.)
+        const bool answers_due =
+            outstanding_ > 0 && !unsynced_ && !copy_in_ && c_remaining_ == 0 && cin_.empty();
+        if (!answers_due &&
+            (outstanding_ > 0 || unsynced_ || copy_in_ || !in.empty() || s_remaining_ > 0)) {
+          break;  // full duplex from here
+        }
+        tcp::socket& from = answers_due ? server_->socket() : client_;
+        auto room = answers_due ? read_room(in, kReadChunk) : read_room(cin_, kReadChunk);
+        auto got = co_await read_some(from, room, deferred_nothrow);
+        if (!answers_due) {
+          if ((relayed = client_read(got))) break;
+          continue;
+        }
+        if ((relayed = server_read(got))) break;
+        server_batch(batch);
+        if (batch.terminate) {
+          relayed = PumpEnd::kServerGone;
+          break;
+        }
+        if (!runs_.empty()) {
+          retry_capture_ = false;  // the client has seen part of the answer
+          auto& out = runs_to_send(in.readable().data());
+          ec = send_at_once(client_, out);
+          if (!ec && !out.empty()) ec = co_await write_rest(client_, out);
+          if (ec) {
+            relayed = PumpEnd::kClientGone;
+            break;
+          }
+        }
+        if ((relayed = server_sent(batch))) break;
+      }
+      PumpEnd end = PumpEnd::kReleased;
+      if (relayed) {
+        end = *relayed;
+      } else {
+        end = co_await full_duplex();
+      }
+
+      --node_state.in_flight;
+      if (end == PumpEnd::kServerGone && node_state.replica) {
+        node_state.healthy = false;  // until the health checker finds it well again
+        if (retry_capture_) {
+          retry_elsewhere();
+          retried = true;
+          continue;
+        }
+      }
+      if (end == PumpEnd::kReleased && !request().pending_fatal && !params_dirty_ &&
+          (read_only || !notes_writes()) && !shutdown_) {
+        release_server();
+      } else {
+        next = co_await end_request(end, read_only);
+      }
+      break;
+    }
+    if (next == Next::kEnd) co_return;
   }
 }
 
-// serve_request's wait for a server when the pool had no idle one (`got`: what it said)
+// serve_client's wait for a server when the pool had no idle one (`got`: what it said)
 // or reads had no node (`got` empty). False when the request was refused
 // (reject_request).
-awaitable<bool> Session::acquire_later(bool read_only, std::optional<pool::Checkout> got,
+awaitable<bool> Session::acquire_later(bool read_only, std::optional<pool::Checkout>& got,
                                        pool::Clock::time_point asked) {
   std::optional<protocol::ErrorFields> failed;
   if (!got) {

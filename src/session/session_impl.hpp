@@ -186,13 +186,14 @@ class Session {
   // Brings the server's parameters in line with the client's (SET/RESET). False after
   // a failure (server dropped, FATAL sent).
   awaitable<bool> sync_params();
-  // The attached phase (attached.cpp): begin_attached(), then relay() in transaction
-  // and statement mode, full_duplex() in session mode and where relay() hands over.
+  // The attached phase (attached.cpp): begin_attached(), then serve_client()'s relay in
+  // transaction and statement mode, full_duplex() in session mode and where the relay
+  // hands over.
   void begin_attached();
-  awaitable<std::optional<PumpEnd>> relay();
   awaitable<PumpEnd> full_duplex();
   // The steps of both, each a plain function around one awaited read or write:
-  // client_batch() scans cin_ (what to send: segments_to_send()), client_sent() takes
+  // client_batch() scans cin_ into a Batch (what to send: segments_to_send(); a
+  // Batch is filled in place, not returned: moving its string costs), client_sent() takes
   // the sent bytes out of cin_; server_batch() and server_sent() the same for the
   // server's buffer (runs_to_send()); client_read() and server_read() take in a read.
   struct Batch {
@@ -200,10 +201,15 @@ class Session {
     bool terminate = false;  // client: Terminate; server: a malformed message
     bool saw_ready = false;
     std::string error;
+    void reset() {
+      used = 0;
+      terminate = saw_ready = false;
+      error.clear();
+    }
   };
-  Batch client_batch();
+  void client_batch(Batch& batch);
   std::optional<PumpEnd> client_sent(Batch& batch);
-  Batch server_batch();
+  void server_batch(Batch& batch);
   std::optional<PumpEnd> server_sent(const Batch& batch);
   std::optional<PumpEnd> client_read(std::tuple<error_code, size_t> result);
   std::optional<PumpEnd> server_read(std::tuple<error_code, size_t> result);
@@ -262,8 +268,8 @@ class Session {
   awaitable<std::optional<protocol::ErrorFields>> route_and_acquire(bool read_only,
                                                                     pool::Checkout got);
   enum class Next { kContinue, kEnd };
-  awaitable<Next> serve_request(bool read_only);
-  awaitable<bool> acquire_later(bool read_only, std::optional<pool::Checkout> got,
+  awaitable<void> serve_client();
+  awaitable<bool> acquire_later(bool read_only, std::optional<pool::Checkout>& got,
                                 pool::Clock::time_point asked);
   void retry_elsewhere();
   awaitable<Next> end_request(PumpEnd end, bool read_only);
@@ -291,7 +297,7 @@ class Session {
   void note_statement(char type, std::string_view body);
   void log_slow_query(std::chrono::nanoseconds took);
   // Waits while the session's database is PAUSEd. When query_wait_timeout passes (or
-  // shutdown begins) first, refuses the request and says what serve_request returns.
+  // shutdown begins) first, refuses the request and says what serve_client does next.
   awaitable<std::optional<Next>> wait_while_paused();
   // The admin console, for clients of config.admin.database (admin_console.cpp).
   awaitable<void> serve_admin();

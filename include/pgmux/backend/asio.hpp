@@ -58,11 +58,10 @@ awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::co
 // send_all in two steps, for coroutines on the per-request path that should not create
 // a coroutine frame per write: send_at_once sends what the socket takes now and drops
 // it from `buffers`; anything left (rarely: a full socket buffer) is written by
-// `co_await write_rest(socket, buffers)`.
+// `co_await write_rest(socket, buffers)`, a coroutine of its own, so that the caller's
+// frame holds no write operation (a session's frame lives as long as its client).
 error_code send_at_once(tcp::socket& socket, std::vector<asio::const_buffer>& buffers);
-inline auto write_rest(tcp::socket& socket, std::vector<asio::const_buffer>& buffers) {
-  return asio::async_write(socket, buffers, deferred_nothrow);
-}
+awaitable<error_code> write_rest(tcp::socket& socket, std::vector<asio::const_buffer>& buffers);
 
 // Runs `op`; if it has not finished after `timeout`, cancels it and returns nullopt.
 template <class T>
