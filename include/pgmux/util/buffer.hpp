@@ -11,7 +11,6 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
-#include <vector>
 
 namespace pgmux::util {
 
@@ -70,28 +69,50 @@ class Buffer {
   // Whether the buffer holds a block (not only its small storage).
   bool holds_block() const { return data_ != nullptr && data_ != small_; }
   // Blocks in this thread's free list.
-  static size_t free_blocks_kept() { return free_blocks().size(); }
+  static size_t free_blocks_kept() { return free_blocks().count; }
 
  private:
-  static std::vector<std::unique_ptr<char[]>>& free_blocks() {
-    thread_local std::vector<std::unique_ptr<char[]>> blocks;
+  // The per-thread free list, linked through the blocks themselves (cheaper per take
+  // and give than a vector of owners: two of each per transaction). Freed at thread exit.
+  struct FreeBlocks {
+    char* head = nullptr;
+    size_t count = 0;
+    FreeBlocks() = default;
+    FreeBlocks(const FreeBlocks&) = delete;
+    FreeBlocks& operator=(const FreeBlocks&) = delete;
+    ~FreeBlocks() {
+      while (head) delete[] pop();
+    }
+    char* pop() {
+      char* block = head;
+      std::memcpy(&head, block, sizeof head);
+      --count;
+      return block;
+    }
+    void push(char* block) {
+      std::memcpy(block, &head, sizeof head);
+      head = block;
+      ++count;
+    }
+  };
+  static FreeBlocks& free_blocks() {
+    thread_local FreeBlocks blocks;
     return blocks;
   }
   static char* take_block(size_t cap) {
-    auto& blocks = free_blocks();
-    if (cap == kDefaultCapacity && !blocks.empty()) {
-      char* block = blocks.back().release();
-      blocks.pop_back();
-      return block;
+    if (cap == kDefaultCapacity) {
+      if (auto& blocks = free_blocks(); blocks.head) return blocks.pop();
     }
     return std::make_unique_for_overwrite<char[]>(cap).release();
   }
   // Back to the small storage (or none); the block goes to the free list or is freed.
   void free_block() {
     if (holds_block()) {
-      std::unique_ptr<char[]> block(data_);
-      if (cap_ == kDefaultCapacity && free_blocks().size() < kMaxFreeBlocks) {
-        free_blocks().push_back(std::move(block));
+      auto& blocks = free_blocks();
+      if (cap_ == kDefaultCapacity && blocks.count < kMaxFreeBlocks) {
+        blocks.push(data_);
+      } else {
+        delete[] data_;
       }
     }
     data_ = small_;
