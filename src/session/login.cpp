@@ -26,15 +26,26 @@ std::string auth_failed(const std::string& user) {
 
 }  // namespace
 
+// Past client_login_timeout the login's pending socket operations are cancelled (the
+// worker's LoginDeadlines keeps the deadline), which ends it; a login that finished
+// anyway after its deadline (it was waiting for a server, which nothing cancels) is
+// refused all the same.
 awaitable<bool> Session::start() {
-  auto ok = co_await with_timeout(login(), config_->client_login_timeout);
-  if (!ok) {
+  bool ok;
+  bool timed_out;
+  {
+    LoginWatch watch(worker_.login_deadlines, pool::Clock::now() + config_->client_login_timeout,
+                     [](void* self) { static_cast<Session*>(self)->cancel_io(); }, this);
+    ok = co_await login();
+    timed_out = watch.expired();
+  }
+  if (timed_out) {
     runtime_.counters.reject(metrics::Reject::kLoginTimeout);  // counted before it is seen
     co_await send_fatal(sqlstate::kQueryCanceled, "canceling authentication due to timeout");
     spdlog::warn("client {}: login timed out", peer_);
     co_return false;
   }
-  if (!*ok) co_return false;
+  if (!ok) co_return false;
   if (admin_) {
     co_await serve_admin();
     co_return false;

@@ -85,6 +85,12 @@ void Session::force_close() {
   client_.close(ec);
 }
 
+void Session::cancel_io() {
+  error_code ec;
+  client_.cancel(ec);
+  if (server_) server_->socket().cancel(ec);
+}
+
 awaitable<void> Session::run(std::unique_ptr<tcp::socket> socket, Worker& worker) {
   Session s(std::move(*socket), worker);
   socket.reset();

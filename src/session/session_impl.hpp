@@ -123,12 +123,16 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Serves one client connection until it ends (run_session). The Session lives in this
-  // coroutine's frame, and so does the wait for the client's next request: an idle
-  // client holds this one frame and no other. (`socket` comes through the heap: a
-  // socket parameter would stay in the frame, moved-from, for the session's life.)
+  // coroutine's frame; after the login, serve_client() serves the requests and waits
+  // for the next: an idle client holds these two frames and no other. (`socket` comes
+  // through the heap: a socket parameter would stay in the frame, moved-from, for the
+  // session's life.)
   static awaitable<void> run(std::unique_ptr<tcp::socket> socket, Worker& worker);
   void request_shutdown();
   void force_close();
+  // Cancels the pending operations on the client's socket and on the server's, if any
+  // (a login past its deadline).
+  void cancel_io();
 
   // For SHOW CLIENTS / SHOW SERVERS (worker thread only).
   metrics::ClientSnapshot describe() const;

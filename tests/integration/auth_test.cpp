@@ -157,5 +157,55 @@ TEST(AuthTest, RawUnknownUser) {
   EXPECT_EQ(r.error_fields['M'], "password authentication failed for user \"nobody_here\"");
 }
 
+// client_login_timeout: a client that stops answering during its login is told why
+// (FATAL 57014) and closed at its deadline, whether it sent nothing at all or stopped in
+// the middle of SCRAM. One timer keeps all of a worker's login deadlines: a login that
+// finishes in time, started while those two were pending, leaves their deadlines as
+// they were and keeps its session past them; a login started after the timer ran out of
+// deadlines arms it again.
+TEST(AuthTest, LoginPastClientLoginTimeoutIsCanceledAtItsDeadline) {
+  PgmuxConfig config = auth_config();
+  config.workers = 1;  // every login below on the same worker's timer
+  config.extra = "client_login_timeout: 1s\n";
+  PgmuxProcess pgmux(config);
+  ASSERT_TRUE(pgmux.start());
+  const std::map<std::string, std::string> startup = {{"user", kScramUser},
+                                                      {"database", "pgmux_test"}};
+  auto expect_timed_out = [](RawConn& conn, const char* who) {
+    std::optional<RawMessage> m = conn.read(10s);
+    ASSERT_TRUE(m.has_value()) << who << ": no message before the connection ended";
+    ASSERT_EQ(m->type, 'E') << who;
+    auto fields = error_fields(m->body);
+    EXPECT_EQ(fields['S'], "FATAL") << who;
+    EXPECT_EQ(fields['C'], "57014") << who;
+    EXPECT_EQ(fields['M'], "canceling authentication due to timeout") << who;
+    EXPECT_FALSE(conn.read(5s).has_value()) << who;
+    EXPECT_TRUE(conn.closed()) << who << ": still open after the error";
+  };
+
+  const auto started = Clock::now();
+  RawConn silent;  // connects and sends nothing
+  ASSERT_TRUE(silent.connect(pgmux.port())) << silent.problem();
+  RawConn mid_scram;  // sends its StartupMessage, then nothing after the SASL request
+  ASSERT_TRUE(mid_scram.connect(pgmux.port())) << mid_scram.problem();
+  ASSERT_TRUE(mid_scram.send_startup(startup));
+  std::optional<RawMessage> sasl = mid_scram.read(10s);
+  ASSERT_TRUE(sasl.has_value());
+  ASSERT_EQ(sasl->type, 'R');
+
+  ConnectOutcome in_time = connect(pgmux.conninfo("pgmux_test", kScramUser, kScramPassword));
+  ASSERT_TRUE(in_time.ok) << in_time.error;
+
+  expect_timed_out(silent, "silent client");
+  expect_timed_out(mid_scram, "client stopped in SCRAM");
+  EXPECT_GE(Clock::now() - started, 900ms) << "canceled before client_login_timeout";
+  PgResult r = in_time.conn.exec("SELECT 1");
+  EXPECT_TRUE(r.ok()) << "a session logged in before the deadline: " << r.error();
+
+  RawConn later;  // the timer had no deadline left: this one arms it again
+  ASSERT_TRUE(later.connect(pgmux.port())) << later.problem();
+  expect_timed_out(later, "client connected after the others timed out");
+}
+
 }  // namespace
 }  // namespace pgmux::itest

@@ -330,6 +330,9 @@ class RawConn {
   // Connects, sends a StartupMessage with `params` (user, database, ...) and reads up to the
   // first ReadyForQuery. False (with problem()) on an ErrorResponse, a password request or timeout.
   bool login(uint16_t port, const std::map<std::string, std::string>& params, Millis timeout = 10s);
+  // The steps of login(): connect only; send a StartupMessage with `params`.
+  bool connect(uint16_t port, Millis timeout = 10s);
+  bool send_startup(const std::map<std::string, std::string>& params, Millis timeout = 10s);
   bool send(const std::string& bytes, Millis timeout = 10s);
   // One message; nullopt on EOF, error or timeout (see closed()).
   std::optional<RawMessage> read(Millis timeout = 10s);

@@ -227,17 +227,25 @@ std::string terminate() { return message('X', ""); }
 RawConn::RawConn() = default;
 RawConn::~RawConn() = default;
 
-bool RawConn::login(uint16_t port, const std::map<std::string, std::string>& params,
-                    Millis timeout) {
+bool RawConn::connect(uint16_t port, Millis timeout) {
   sock_ = std::make_unique<RawSocket>(port, Clock::now() + timeout);
   if (!sock_->connected()) {
     problem_ = "could not connect to port " + std::to_string(port);
     return false;
   }
+  return true;
+}
+
+bool RawConn::send_startup(const std::map<std::string, std::string>& params, Millis timeout) {
   std::string startup = be32(196608);
   for (const auto& [key, value] : params) startup += key + '\0' + value + '\0';
   startup += '\0';
-  if (!send(be32(static_cast<uint32_t>(startup.size() + 4)) + startup, timeout)) return false;
+  return send(be32(static_cast<uint32_t>(startup.size() + 4)) + startup, timeout);
+}
+
+bool RawConn::login(uint16_t port, const std::map<std::string, std::string>& params,
+                    Millis timeout) {
+  if (!connect(port, timeout) || !send_startup(params, timeout)) return false;
   for (std::vector<RawMessage> got = read_until_ready(timeout); const auto& m : got) {
     if (m.type == 'E') problem_ = "login failed: " + error_fields(m.body)['M'];
     if (m.type == 'R' && read_be32(m.body, 0) != 0) problem_ = "login asks for a password";

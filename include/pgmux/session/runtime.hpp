@@ -28,6 +28,7 @@
 #include "pgmux/config/config.hpp"
 #include "pgmux/metrics/stats.hpp"
 #include "pgmux/pool/pool.hpp"
+#include "pgmux/session/login_deadlines.hpp"
 #include "pgmux/sql/classify.hpp"
 
 namespace pgmux::session {
@@ -272,11 +273,13 @@ class Runtime {
 
 // One worker thread's context. Touched only from that thread (post to it otherwise).
 struct Worker {
-  Worker(unsigned id, asio::io_context& io, Runtime& runtime) : id(id), io(io), runtime(runtime) {}
+  Worker(unsigned id, asio::io_context& io, Runtime& runtime)
+      : id(id), io(io), runtime(runtime), login_deadlines(io) {}
   const unsigned id;
   asio::io_context& io;
   Runtime& runtime;
   std::unordered_set<Session*> sessions;
+  LoginDeadlines login_deadlines;  // client_login_timeout of the sessions logging in here
 };
 
 // The worker with id `id` (worker 0 for an id out of range).
