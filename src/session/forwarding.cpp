@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "pgmux/auth/sha256.hpp"
 #include "pgmux/protocol/sqlstate.hpp"
@@ -255,26 +256,36 @@ Session::Rewrite Session::rewrite_bind(std::string_view at, const protocol::Head
   const Statement& st = it->second;
   ensure_prepared(st.server_name, st.parse_message);
   size_t rest = header.length - 4 - prefix->prefix_size;
-  util::ByteWriter w(scratch_);
-  w.u8(protocol::msg::kBind);
-  w.u32(static_cast<uint32_t>(4 + prefix->portal.size() + 1 + st.server_name.size() + 1 + rest));
-  w.cstring(prefix->portal);
-  w.cstring(st.server_name);
+  // The new head (type, length, portal, pgmux's name), written at once: this runs for
+  // every Bind of a prepared statement.
+  const size_t head = protocol::kHeaderSize + prefix->portal.size() + 1 + st.server_name.size() + 1;
+  const size_t start = scratch_.size();
+  scratch_.resize(start + head);
+  char* out = scratch_.data() + start;
+  *out++ = protocol::msg::kBind;
+  util::store_be32(out, static_cast<uint32_t>(head - 1 + rest));
+  out += 4;
+  std::memcpy(out, prefix->portal.data(), prefix->portal.size());
+  out += prefix->portal.size();
+  *out++ = '\0';
+  std::memcpy(out, st.server_name.data(), st.server_name.size());
+  out[st.server_name.size()] = '\0';
   return {Rewrite::kReplace, protocol::kHeaderSize + prefix->prefix_size, rest, 0};
 }
 
 Session::Rewrite Session::rewrite_target(std::string_view body, char type, size_t wire_size) {
-  auto target = protocol::parse_target_message(body);
   bool is_close = type == protocol::msg::kClose;
-  if (!target || target->kind != 'S' || target->name.empty()) {
+  auto as_is = [&] {  // forwarded unchanged (a Close still gets its reply counted)
     if (is_close) expect_reply('3', false, {}, false);
-    return {};
-  }
+    return Rewrite{};
+  };
+  // A portal's (the usual Describe: one per execution of a prepared statement) names no
+  // statement: no need to parse it.
+  if (body.empty() || body[0] == 'P') return as_is();
+  auto target = protocol::parse_target_message(body);
+  if (!target || target->kind != 'S' || target->name.empty()) return as_is();
   auto it = statements_.find(target->name);
-  if (it == statements_.end()) {
-    if (is_close) expect_reply('3', false, {}, false);
-    return {};
-  }
+  if (it == statements_.end()) return as_is();
   if (is_close) {
     // The server keeps the statement (other clients may share it); closing a name that
     // does not exist gives the client its CloseComplete.
@@ -292,10 +303,7 @@ Session::Rewrite Session::rewrite_target(std::string_view body, char type, size_
 // Injects the statement's Parse (reply hidden) when this server lacks it.
 void Session::ensure_prepared(const std::string& server_name, const std::string& parse_message) {
   auto& prepared = server_->prepared;
-  if (prepared.contains(server_name)) {
-    prepared.touch(server_name);
-    return;
-  }
+  if (prepared.touch_if_present(server_name)) return;
   make_room();
   scratch_ += parse_message;
   expect_reply('1', true, server_name, false);

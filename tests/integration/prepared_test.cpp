@@ -289,6 +289,41 @@ TEST(PreparedTest, RawCloseThenPrepareSameNameWithAnotherText) {
   }
 }
 
+// Raw protocol: Describe and Close of a portal (named or unnamed) of a renamed statement
+// pass through as they are, with their replies in order: RowDescription for the
+// Describe, CloseComplete for the Close (its reply counted like a statement's), and a
+// named portal closed mid-batch is gone for the Execute after it.
+TEST(PreparedTest, RawPortalDescribeAndClosePassThrough) {
+  PgmuxProcess pgmux(tx_config(2, PgmuxConfig::trust_users()));
+  ASSERT_TRUE(pgmux.start());
+  RawConn raw;
+  ASSERT_TRUE(raw.login(pgmux.port(), {{"user", kScramUser}, {"database", kDb}})) << raw.problem();
+  ASSERT_TRUE(raw.send(fe::parse("s", "SELECT $1::int * 2 AS doubled") + fe::sync()));
+  ASSERT_EQ(message_types(raw.read_until_ready()), "1Z");
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(raw.send(fe::bind("", "s", {"21"}) + fe::describe('P', "") + fe::execute("") +
+                         fe::close('P', "") + fe::sync()));
+    std::vector<RawMessage> got = raw.read_until_ready();
+    ASSERT_EQ(message_types(got), "2TDC3Z") << "round " << round;
+    EXPECT_EQ(data_row_values(got[2].body).at(0), "42");
+  }
+  // In one transaction (one server): a named portal, closed, then executed.
+  ASSERT_TRUE(raw.send(fe::query("BEGIN")));
+  ASSERT_EQ(message_types(raw.read_until_ready()), "CZ");
+  ASSERT_TRUE(raw.send(fe::bind("p", "s", {"5"}) + fe::describe('P', "p") + fe::close('P', "p") +
+                       fe::execute("p") + fe::sync()));
+  std::vector<RawMessage> got = raw.read_until_ready();
+  ASSERT_EQ(message_types(got), "2T3EZ");
+  EXPECT_EQ(error_fields(got[3].body)['C'], "34000") << error_fields(got[3].body)['M'];
+  ASSERT_TRUE(raw.send(fe::query("ROLLBACK")));
+  ASSERT_EQ(message_types(raw.read_until_ready()), "CZ");
+  // The statement itself is untouched by all of it.
+  ASSERT_TRUE(raw.send(fe::bind("", "s", {"4"}) + fe::execute("") + fe::sync()));
+  got = raw.read_until_ready();
+  ASSERT_EQ(message_types(got), "2DCZ");
+  EXPECT_EQ(data_row_values(got[1].body).at(0), "8");
+}
+
 // Raw protocol: a statement prepared on one server and executed on another gets exactly the
 // messages PostgreSQL would send (no trace of re-preparing it there), in batches and pipelined.
 TEST(PreparedTest, RawExecuteOnOtherServerSeesOnlyItsOwnMessages) {

@@ -16,6 +16,13 @@ class PreparedSet {
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   size_t size() const { return index_.size(); }
 
+  // Marks `name` as most recently used if it is here; false if it is not.
+  bool touch_if_present(const std::string& name) {
+    auto it = index_.find(name);
+    if (it == index_.end()) return false;
+    order_.splice(order_.end(), order_, it->second);
+    return true;
+  }
   // Marks `name` as most recently used (inserting it if new).
   void touch(const std::string& name) {
     auto it = index_.find(name);
