@@ -198,12 +198,10 @@ awaitable<std::optional<protocol::ErrorFields>> Session::route_and_acquire(bool 
 }
 
 // Idle: `SET pgmux.route = primary | replica | auto` (or RESET pgmux.route) as a Query
-// of its own is answered by pgmux. True when it was.
-bool Session::answer_route_setting() {
-  auto header = protocol::frame_message(cin_.readable(), config_->max_message_size);
-  if (header.status != protocol::FrameStatus::kFrame || header.type != protocol::msg::kQuery) {
-    return false;
-  }
+// of its own is answered by pgmux. True when it was. `header`: the message at the head
+// of cin_ (client_step's parse; its body may not all be here yet).
+bool Session::answer_route_setting(const protocol::Header& header) {
+  if (header.type != protocol::msg::kQuery || cin_.size() < header.wire_size()) return false;
   std::string_view text = cin_.readable().substr(protocol::kHeaderSize, header.length - 4);
   if (!text.empty() && text.back() == '\0') text.remove_suffix(1);
   if (auto word = sql::leading_word(text);

@@ -108,7 +108,7 @@ Session::ClientStep Session::client_step() {
   auto header = protocol::parse_header(cin_.readable(), config_->max_message_size);
   if (header.status == protocol::FrameStatus::kFrame) {
     if (header.type == protocol::msg::kTerminate) return ClientStep::kEnd;
-    if (!server_ && (answer_route_setting() || (rename_ && answer_locally()))) {
+    if (!server_ && (answer_route_setting(header) || (rename_ && answer_locally()))) {
       return ClientStep::kAnswer;
     }
     return ClientStep::kRequest;

@@ -261,7 +261,7 @@ class Session {
   std::optional<bool> request_is_read_only();
   bool statement_read_only(std::string_view query) const;
   std::shared_ptr<PoolEntry> choose_entry(bool read_only);
-  bool answer_route_setting();
+  bool answer_route_setting(const protocol::Header& header);
   bool notes_writes() const;
   awaitable<void> note_write();
   // Picks the node for the buffered request (false: reads have nowhere to go), then
