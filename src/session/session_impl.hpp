@@ -178,7 +178,8 @@ class Session {
   RequestState& take_request();
   void release_request();
   SessionWaiter& waiter();
-  // Gets a server for this client: checkout_now() takes an idle one if the pool has
+  // Gets a server for this client (servers.cpp, as are release_server() and the other
+  // ways a server is given back): checkout_now() takes an idle one if the pool has
   // it, acquire_server() goes on from the pool's answer otherwise (waiting, or opening a
   // new one). The error, if any, is worded for the client.
   std::optional<pool::Checkout> checkout_now(pool::Clock::time_point now);

@@ -1,0 +1,254 @@
+// A session's server: getting one from the pool (an idle one, one moved in from
+// another worker, or a new connection), bringing its settings in line with the
+// client's, and giving it back clean or dropping it. Runs on the session's worker
+// thread.
+#include <spdlog/spdlog.h>
+
+// GCC 12: the false positive of -Wmismatched-new-delete on Asio's coroutine frames
+// (see session.cpp).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "pgmux/protocol/sqlstate.hpp"
+#include "pgmux/session/params.hpp"
+#include "session_impl.hpp"
+
+namespace pgmux::session {
+namespace sqlstate = protocol::sqlstate;
+
+namespace {
+
+constexpr std::chrono::seconds kInternalQueryTimeout{10};
+constexpr std::chrono::seconds kDrainTimeout{5};
+
+}  // namespace
+
+// Asks the pool for a server. nullopt: the session holds one now (an idle server that
+// passed its idle check); otherwise what the pool said (wait, connect or fail), for
+// acquire_server.
+std::optional<pool::Checkout> Session::checkout_now(pool::Clock::time_point now) {
+  waiter();  // made before the pool may queue it
+  for (;;) {
+    auto got = entry_->pool.checkout(worker_.id, request_->waiter, now);
+    if (got.kind != pool::Checkout::Kind::kServer) return got;
+    if (take_server(std::move(got.server), now)) return std::nullopt;
+  }
+}
+
+// Makes `server` (from the pool) this session's. False when it turned out closed.
+bool Session::take_server(std::unique_ptr<pool::PooledServer> server,
+                          pool::Clock::time_point now) {
+  server_.reset(static_cast<backend::ServerConnection*>(server.release()));
+  if (server_->worker != worker_.id && !move_server_here()) return false;
+  // A server idle for a while may have been closed by PostgreSQL (or have sent
+  // something unasked): one MSG_PEEK tells. Just-released ones skip the syscall.
+  if (now - server_->idle_since > kIdleCheckAfter && !server_->idle_check()) {
+    spdlog::info("server connection to {} was closed while idle; dropping it",
+                 entry_->target.address());
+    drop_server();
+    return false;
+  }
+  return true;
+}
+
+// Moves server_ (released to this session by another worker, or taken from another
+// worker's idle list) to this worker's event loop; a socket left behind is closed on its
+// old worker's thread. False when that failed (out of descriptors): the server is
+// dropped, on its old worker.
+bool Session::move_server_here() {
+  Worker& from = worker_of(runtime_, server_->worker);
+  std::unique_ptr<tcp::socket> old;
+  if (!server_->move_to(client_.get_executor(), worker_.id, old)) {
+    spdlog::warn("could not move a server connection to {} to worker {} (no descriptor to "
+                 "duplicate it into); dropping it", entry_->target.address(), worker_.id);
+    auto doomed = std::move(server_);
+    drop_server();
+    destroy_on_owner(runtime_, std::move(doomed));
+    return false;
+  }
+  shard_->server_moves.add();
+  if (old) asio::post(from.io, [s = std::move(old)] { backend::close_moved_socket(*s); });
+  return true;
+}
+
+// A server from the pool in use (login's, where nothing else waits on the request).
+awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
+  auto got = checkout_now(pool::Clock::now());
+  if (!got) co_return std::nullopt;
+  co_return co_await acquire_server(std::move(*got));
+}
+
+// Goes on from what checkout_now() got: waits for a server, or opens one.
+awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Checkout got) {
+  auto& pool = entry_->pool;
+  SessionWaiter& waiter = this->waiter();
+  const auto& queued = request_->waiter;
+  for (;;) {
+    if (got.kind == pool::Checkout::Kind::kWait) {
+      // Nothing else runs on this thread between queueing and parking, and a wake from
+      // another thread is posted here: a wake cannot come before the park.
+      waiter.end_by(pool::Clock::now() + config_->query_wait_timeout);
+      co_await waiter.slot.park(deferred_nothrow);
+      got = pool.finish_wait(queued, pool::Clock::now());
+      ++waiter.generation;
+    }
+    switch (got.kind) {
+      case pool::Checkout::Kind::kServer:
+        if (take_server(std::move(got.server), pool::Clock::now())) co_return std::nullopt;
+        break;
+      case pool::Checkout::Kind::kConnect:
+        co_return co_await open_server();
+      case pool::Checkout::Kind::kFail:
+        co_return error_fields("ERROR", sqlstate::kConnectionFailure, got.error);
+      case pool::Checkout::Kind::kWait:
+        if (shutdown_) {
+          co_return error_fields("FATAL", sqlstate::kAdminShutdown,
+                                 "terminating connection due to administrator command");
+        }
+        co_return error_fields(
+            "ERROR", sqlstate::kQueryCanceled,
+            "canceling statement due to query_wait_timeout: no server connection became free "
+            "within " + std::to_string(config_->query_wait_timeout.count()) + " ms");
+    }
+    auto again = checkout_now(pool::Clock::now());
+    if (!again) co_return std::nullopt;
+    got = std::move(*again);
+  }
+}
+
+// Opens a new server connection in a connect slot the pool granted.
+awaitable<std::optional<protocol::ErrorFields>> Session::open_server() {
+  auto& pool = entry_->pool;
+  auto conn = co_await backend::connect_server(entry_->target, config_->server_connect_timeout,
+                                               worker_.id);
+  if (!conn) {
+    pool.connect_failed(conn.error().message, pool::Clock::now());
+    spdlog::warn("server login to {} as \"{}\" failed: {}", entry_->target.address(),
+                 entry_->target.user, conn.error().message);
+    co_return error_fields("ERROR", conn.error().code, conn.error().message);
+  }
+  pool.connected();
+  if (!pool.has_server_params()) {
+    pool.set_server_params((*conn)->params());
+  }
+  server_ = std::move(*conn);
+  spdlog::debug("opened server connection to {} (pid {})", entry_->target.address(),
+                server_->backend_pid);
+  co_return std::nullopt;
+}
+
+// Called when the server was not last found in line with this client's settings
+// (usually it was: most clients of a pool connect alike). False when that failed: the
+// server is dropped and the client has its FATAL.
+awaitable<bool> Session::sync_params() {
+  std::vector<std::string> changed, reset;
+  std::string sql = build_sync_sql(*baseline_, changes_, server_->params(), changed, reset);
+  if (sql.empty()) {
+    server_->set_in_line_with(baseline_, changes_);
+    co_return true;
+  }
+  auto status = co_await backend::run_internal_query(*server_, sql, kInternalQueryTimeout);
+  if (!status) {
+    drop_server();
+    co_await send_fatal(status.error().code, status.error().message);
+    co_return false;
+  }
+  for (const auto& name : changed) {
+    if (baseline_->count(name)) {
+      auto spelled = server_->params().find(name);  // the server's spelling of the value
+      set_wanted(name, spelled != server_->params().end() ? spelled->second : std::string());
+    } else {
+      server_->set_param(name, changes_[name]);
+    }
+  }
+  for (const auto& name : reset) server_->erase_param(name);
+  co_return true;
+}
+
+bool Session::server_clean() const {
+  return server_ && outstanding_ == 0 && !unsynced_ && s_remaining_ == 0 && c_remaining_ == 0 &&
+         server_->in().empty();
+}
+
+void Session::release_server() {
+  if (entry_->retired || killed_ ||
+      server_->created_at.time_since_epoch().count() < entry_->reconnect_before.load()) {
+    drop_server();
+    return;
+  }
+  if (cancel_target_) cancel_target_->clear();
+  server_->in().release();
+  std::unique_ptr<pool::PooledServer> s(server_.release());
+  auto refused = entry_->pool.release(std::move(s), pool::Clock::now());
+  // A refused (expired) server is closed as `refused` goes out of scope.
+}
+
+void Session::drop_server() {
+  if (cancel_target_) cancel_target_->clear();
+  server_.reset();
+  entry_->pool.drop();
+}
+
+// Reads and discards the server's answers to what the client sent before it left, so
+// that the connection can be reused. False when that did not finish in time.
+awaitable<bool> Session::drain_server() {
+  // Half a message, or work not yet closed by a Sync (which would commit it): only
+  // closing the connection makes the server abort it, as for any client that leaves.
+  if (c_remaining_ > 0 || unsynced_) co_return false;
+  if (server_clean()) co_return true;
+  auto done = co_await with_timeout(discard_answers(), kDrainTimeout);
+  co_return done && *done;
+}
+
+awaitable<bool> Session::discard_answers() {
+  auto& in = server_->in();
+  for (;;) {
+    bool saw_ready = false, bad = false;
+    size_t n = scan_server(in.readable(), saw_ready, bad);
+    if (bad) co_return false;
+    in.consume(n);
+    if (outstanding_ == 0 && s_remaining_ == 0 && in.empty()) co_return true;
+    auto [ec, m] = co_await read_some(server_->socket(), read_room(in, kReadChunk), use_nothrow);
+    in.commit(m);
+    if (ec) co_return false;
+  }
+}
+
+// The client is gone (or the session is ending): make the server clean and give it
+// back, or close it.
+awaitable<void> Session::finish_server(PumpEnd end) {
+  if (!server_) co_return;
+  if (cancel_target_) cancel_target_->clear();
+  if (end == PumpEnd::kServerGone || killed_) {
+    drop_server();
+    co_return;
+  }
+  if (!co_await drain_server()) {
+    spdlog::info("closing server connection (pid {}): client left with a request running",
+                 server_->backend_pid);
+    co_await backend::send_cancel(server_->peer, server_->backend_pid, server_->backend_secret,
+                                  config_->server_connect_timeout);
+    drop_server();
+    co_return;
+  }
+  if (server_->txn_status != 'I') {
+    auto status = co_await backend::run_internal_query(*server_, "ROLLBACK", kInternalQueryTimeout);
+    if (!status || server_->txn_status != 'I') {
+      drop_server();
+      co_return;
+    }
+  }
+  if (entry_->mode == config::PoolMode::kSession && !config_->server_reset_query.empty()) {
+    auto status = co_await backend::run_internal_query(*server_, config_->server_reset_query,
+                                                       kInternalQueryTimeout);
+    if (!status) {
+      drop_server();
+      co_return;
+    }
+    server_->erase_params_if([&](const auto& p) { return !baseline_->count(p.first); });
+  }
+  release_server();
+}
+
+}  // namespace pgmux::session
