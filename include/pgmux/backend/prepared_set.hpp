@@ -25,11 +25,7 @@ class PreparedSet {
   }
   // Marks `name` as most recently used (inserting it if new).
   void touch(const std::string& name) {
-    auto it = index_.find(name);
-    if (it != index_.end()) {
-      order_.splice(order_.end(), order_, it->second);
-      return;
-    }
+    if (touch_if_present(name)) return;
     order_.push_back(name);
     index_.emplace(name, std::prev(order_.end()));
   }
