@@ -2,7 +2,7 @@
 // queue of waiting clients, per-worker idle lists, idle/lifetime expiry and connect
 // backoff. Pure bookkeeping: it never touches a socket, it only moves owned
 // PooledServer objects and calls Waiter::wake(). Thread-safe: every public member
-// takes the pool's mutex.
+// takes the pool's mutex (util::Mutex).
 #pragma once
 
 #include <chrono>
@@ -14,6 +14,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "pgmux/util/mutex.hpp"
 
 namespace pgmux::pool {
 
@@ -162,7 +164,7 @@ class Pool {
   void fail_waiters_locked(const std::string& error);
   void push_idle(std::unique_ptr<PooledServer> server);
 
-  mutable std::mutex mu_;
+  mutable util::Mutex mu_;  // taken twice per transaction: see util/mutex.hpp
   PoolLimits limits_;
   std::vector<std::vector<std::unique_ptr<PooledServer>>> idle_;  // per worker, LIFO
   WaiterQueue waiters_;
