@@ -40,14 +40,9 @@ std::string server_statement_name(std::string_view query, std::string_view types
 // Why a statement cannot run under this pool mode, or empty. Looks at the first
 // keywords only (comments and white space skipped by the SQL lexer).
 std::string refusal_for(std::string_view query, config::PoolMode mode) {
-  static constexpr std::array<std::string_view, 6> kRefused = {
-      "PREPARE", "EXECUTE", "DEALLOCATE", "LISTEN", "BEGIN", "START"};
-  if (auto word = sql::leading_word(query); !word.empty()) {
-    if (std::none_of(kRefused.begin(), kRefused.end(),
-                     [&](std::string_view k) { return sql::equals_ci(word, k); })) {
-      return {};
-    }
-  }
+  static constexpr sql::LeadingKeywords kRefused("PREPARE", "EXECUTE", "DEALLOCATE", "LISTEN",
+                                                  "BEGIN", "START");
+  if (!kRefused.may_lead(query)) return {};
   sql::Lexer lexer(query);
   sql::Token first = lexer.next();
   if (first.is_keyword("PREPARE") || first.is_keyword("EXECUTE")) {

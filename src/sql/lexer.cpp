@@ -2,8 +2,11 @@
 // keeps shared state.
 #include "pgmux/sql/lexer.hpp"
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 
 namespace pgmux::sql {
 namespace {
@@ -228,7 +231,7 @@ Token Lexer::scan_identifier(size_t begin) {
 namespace {
 
 // is_space / is_ident_start / is_ident_cont as one table lookup per byte, for
-// leading_word (which runs on every Query).
+// LeadingKeywords::may_lead (which runs on every Query).
 enum : uint8_t { kSpaceBit = 1, kStartBit = 2, kContBit = 4 };
 constexpr std::array<uint8_t, 256> kCharBits = [] {
   std::array<uint8_t, 256> bits{};
@@ -244,24 +247,24 @@ bool has(char c, uint8_t bit) { return (kCharBits[static_cast<unsigned char>(c)]
 
 }  // namespace
 
-std::string_view leading_word(std::string_view text) {
+bool LeadingKeywords::may_lead(std::string_view text) const {
   const size_t n = text.size();
   size_t i = 0;
   while (i < n && has(text[i], kSpaceBit)) ++i;
-  if (i == n || !has(text[i], kStartBit)) return {};
-  const size_t begin = i;
-  while (++i < n && has(text[i], kContBit)) {
+  if (i == n || !has(text[i], kStartBit)) return true;  // not a plain word: a Lexer decides
+  uint64_t word = 0;  // the next eight bytes (zeros past the end), letters in lower case
+  std::memcpy(&word, text.data() + i, std::min<size_t>(8, n - i));
+  word |= 0x2020202020202020u;  // maps exactly the letters onto the lower-case letters
+  const unsigned letter = static_cast<unsigned>((word >> first_shift()) & 0xff) - 'a';
+  if (letter >= by_letter_.size()) return false;  // '_', a digit or a byte >= 0x80 first
+  for (unsigned mask = by_letter_[letter]; mask != 0; mask &= mask - 1) {
+    const Entry& e = entries_[std::countr_zero(mask)];
+    if ((word & e.mask) != e.pattern || n - i < e.size) continue;
+    // Longer than eight letters: the prefix matched, a Lexer decides. Else the word
+    // must end where the keyword does.
+    if (e.size > 8 || i + e.size == n || !has(text[i + e.size], kContBit)) return true;
   }
-  // E'..', N'..', B'..', X'..', U&'..' and U&"..": a string or quoted identifier (as
-  // Lexer::scan_prefixed reads them).
-  if (i - begin == 1 && i < n) {
-    const char c = lower(text[begin]);
-    if (text[i] == '\'' && (c == 'e' || c == 'n' || c == 'b' || c == 'x')) return {};
-    if (c == 'u' && text[i] == '&' && i + 1 < n && (text[i + 1] == '\'' || text[i + 1] == '"')) {
-      return {};
-    }
-  }
-  return text.substr(begin, i - begin);
+  return false;  // a plain word, none of them (or a one-letter prefix: E'..', U&"..")
 }
 
 std::string_view comment_body(const Token& comment) {

@@ -8,6 +8,8 @@
 // numbers with trailing junk; the server does that.
 #pragma once
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -113,12 +115,53 @@ inline bool Token::is_keyword(std::string_view keyword) const {
   return kind == TokenKind::kIdentifier && equals_ci(text, keyword);
 }
 
-// The first token of `text` when it is an unquoted identifier or keyword with nothing
-// but white space before it: "select" for " select 1". Empty when the first token is
-// anything else (a comment, a string such as E'..', a quoted identifier, a symbol),
-// where only a Lexer tells what comes first. Callers that look for a few leading
-// keywords ask this before making a Lexer: most statements start with a plain word.
-std::string_view leading_word(std::string_view text);
+// A few keywords (letters only, up to 10 of them) a statement's first word is checked
+// against on every Query: `SET`/`RESET` (pgmux.route), the statements transaction
+// pooling refuses. may_lead(text) is false when the first token of `text` is certainly
+// none of them: a plain word compared with the keywords starting with its first letter,
+// eight letters in one 64-bit compare each (no word scan, no per-letter loop). True when it is one of them
+// or may be (a comment, a quote or a symbol first): the caller then asks a Lexer.
+class LeadingKeywords {
+ public:
+  template <typename... Words>
+  consteval explicit LeadingKeywords(Words... words) : count_(sizeof...(words)) {
+    static_assert(sizeof...(words) <= kMax);
+    size_t i = 0;
+    ((entries_[i++] = entry(std::string_view(words))), ...);
+    for (size_t k = 0; k < count_; ++k) {
+      by_letter_[((entries_[k].pattern >> first_shift()) & 0xff) - 'a'] |=
+          static_cast<uint16_t>(1u << k);
+    }
+  }
+  bool may_lead(std::string_view text) const;
+
+ private:
+  static constexpr size_t kMax = 10;
+  struct Entry {
+    uint64_t pattern = 0;  // the first (up to) eight letters, lower case, in memory order
+    uint64_t mask = 0;     // the bytes of `pattern` that count
+    uint8_t size = 0;      // the whole keyword's length
+  };
+  static consteval Entry entry(std::string_view word) {
+    Entry e;
+    e.size = static_cast<uint8_t>(word.size());
+    for (size_t i = 0; i < word.size() && i < 8; ++i) {
+      char c = word[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c < 'a' || c > 'z') throw "LeadingKeywords: letters only";
+      const unsigned shift = std::endian::native == std::endian::little ? 8 * i : 56 - 8 * i;
+      e.pattern |= uint64_t{static_cast<unsigned char>(c)} << shift;
+      e.mask |= uint64_t{0xff} << shift;
+    }
+    return e;
+  }
+  static constexpr unsigned first_shift() {
+    return std::endian::native == std::endian::little ? 0 : 56;
+  }
+  std::array<Entry, kMax> entries_{};
+  std::array<uint16_t, 26> by_letter_{};  // per first letter: the entries starting with it
+  size_t count_ = 0;
+};
 
 // The text between a comment's delimiters: " x " for "/* x */", " x" for "-- x".
 // Empty for other tokens.

@@ -2,6 +2,7 @@
 // Single-threaded.
 #include "pgmux/sql/lexer.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -439,9 +440,12 @@ TEST(Lexer, EqualsCi) {
   EXPECT_FALSE(equals_ci("_", "\x7f"));
 }
 
-// leading_word agrees with the Lexer wherever it answers: a non-empty word is exactly
-// the Lexer's first token, an identifier; empty only where something else comes first.
-TEST(LeadingWord, IsTheLexersFirstIdentifier) {
+// may_lead is false only where the Lexer's first token is none of the keywords, and
+// true wherever it is one of them (any case, at the end of the text or not).
+TEST(LeadingKeywords, AgreesWithTheLexer) {
+  static constexpr LeadingKeywords kSet("SET", "RESET");
+  static constexpr LeadingKeywords kRefused("PREPARE", "EXECUTE", "DEALLOCATE", "LISTEN",
+                                            "BEGIN", "START");
   const std::vector<std::string> cases = {
       "SELECT 1",   "  select\n1", "\t\r\nBEGIN;", "set pgmux.route = replica", "SET",
       "a$b_c9 x",   "_x",         "\xc3\xa9t\xc3\xa9 1",  "E'x'",     "e'x'",
@@ -449,40 +453,51 @@ TEST(LeadingWord, IsTheLexersFirstIdentifier) {
       "u&'x'",      "Ex",         "/* c */ SET",  "-- c\nSET", "\"SET\" x",
       "(SELECT 1)", "1",          "",             "   ",        "$1",
       ";",          "'str'",      "SELECT'x'",    "select\"x\"", "U&x",
-      "u&",         "E",          "x'"};
-  for (const auto& sql : cases) {
-    SCOPED_TRACE(sql);
-    Lexer lexer(sql);
-    Token first = lexer.next();
-    std::string_view word = leading_word(sql);
-    if (!word.empty()) {
-      EXPECT_EQ(first.kind, TokenKind::kIdentifier);
-      EXPECT_EQ(first.text, word);
-      EXPECT_EQ(first.offset, static_cast<size_t>(word.data() - sql.data()));
-    } else {
-      bool plain_start = false;
-      for (char c : sql) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-        plain_start = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                      static_cast<unsigned char>(c) >= 0x80;
-        break;
+      "u&",         "E",          "x'",           "reset all", "ReSeT",
+      "SETTINGS",   "SET$",       "SET_x",        "SET1",      "SET\xc3\xa9",
+      "sets",       "SE",         "S",            "prepare p as select 1", "PREPARED",
+      "execute p",  "EXECUTEX",   "deallocate all", "DEALLOCATE", "DEALLOCATED x",
+      "DEALLOC",    "listen ch",  "LISTENER",     "begin",     "BEGIN ISOLATION LEVEL SERIALIZABLE",
+      "BEGINNING",  "start transaction", "STARTS", "START(",   "\fSTART",
+      "\vbegin",    "COMMIT",     "savepoint a", "{SET",      "@SET",
+      "[SET",       "`SET",       "SET;",         "START\t",  "Prepare\n"};
+  for (const LeadingKeywords* set : {&kSet, &kRefused}) {
+    const auto& words = set == &kSet ? std::vector<std::string_view>{"SET", "RESET"}
+                                     : std::vector<std::string_view>{"PREPARE", "EXECUTE",
+                                                                     "DEALLOCATE", "LISTEN",
+                                                                     "BEGIN", "START"};
+    for (const auto& sql : cases) {
+      SCOPED_TRACE(sql);
+      Token first = Lexer(sql).next();
+      bool is_one = first.kind == TokenKind::kIdentifier &&
+                    std::any_of(words.begin(), words.end(),
+                                [&](std::string_view w) { return first.is_keyword(w); });
+      if (is_one) {
+        EXPECT_TRUE(set->may_lead(sql));
       }
-      // Empty with a letter first only for the prefixed strings and identifiers.
-      if (plain_start) {
-        EXPECT_NE(first.kind, TokenKind::kIdentifier);
+      if (!set->may_lead(sql)) {
+        EXPECT_FALSE(is_one);
       }
     }
   }
 }
 
-TEST(LeadingWord, Examples) {
-  EXPECT_EQ(leading_word("  Select 1"), "Select");
-  EXPECT_EQ(leading_word("begin;"), "begin");
-  EXPECT_EQ(leading_word("/* x */ SET a = 1"), "");
-  EXPECT_EQ(leading_word("E'SET'"), "");
-  EXPECT_EQ(leading_word("SELECT'x'"), "SELECT");
-  EXPECT_EQ(leading_word("\"SET\""), "");
-  EXPECT_EQ(leading_word(""), "");
+TEST(LeadingKeywords, Examples) {
+  static constexpr LeadingKeywords kSet("SET", "RESET");
+  EXPECT_TRUE(kSet.may_lead("  Set x = 1"));
+  EXPECT_TRUE(kSet.may_lead("reset"));
+  EXPECT_FALSE(kSet.may_lead("SELECT 1"));
+  EXPECT_FALSE(kSet.may_lead("SETTING"));
+  EXPECT_FALSE(kSet.may_lead("SE"));
+  EXPECT_FALSE(kSet.may_lead("E'SET'"));          // a string: none of them
+  EXPECT_TRUE(kSet.may_lead("/* x */ SET a = 1"));  // a comment first: a Lexer decides
+  EXPECT_TRUE(kSet.may_lead("\"SET\""));
+  EXPECT_TRUE(kSet.may_lead(""));
+  static constexpr LeadingKeywords kLong("DEALLOCATE");
+  EXPECT_TRUE(kLong.may_lead("deallocate all"));
+  EXPECT_TRUE(kLong.may_lead("DEALLOCATED"));  // past eight letters: a Lexer decides
+  EXPECT_FALSE(kLong.may_lead("DEALLOC"));
+  EXPECT_FALSE(kLong.may_lead("DEALLOCA"));
 }
 
 }  // namespace
