@@ -42,13 +42,15 @@ void Session::set_entry(std::shared_ptr<PoolEntry> entry) {
 
 void Session::note_request_sent() {
   if (query_at_ != pool::Clock::time_point{}) return;  // an earlier request is still running
-  query_at_ = pool::Clock::now();
+  query_at_ = send_clock_ != pool::Clock::time_point{} ? send_clock_ : pool::Clock::now();
+  send_clock_ = {};
   if (xact_at_ == pool::Clock::time_point{}) xact_at_ = query_at_;
 }
 
 void Session::note_ready(char status) {
   if (query_at_ == pool::Clock::time_point{}) return;  // nothing the client asked for
   auto now = pool::Clock::now();
+  ready_clock_ = now;
   auto took = now - query_at_;
   shard_->queries.add();
   shard_->query_time_us.add(micros(took));

@@ -171,7 +171,7 @@ bool Session::server_clean() const {
          server_->in().empty();
 }
 
-void Session::release_server() {
+void Session::release_server(pool::Clock::time_point now) {
   if (entry_->retired || killed_ ||
       server_->created_at.time_since_epoch().count() < entry_->reconnect_before.load()) {
     drop_server();
@@ -180,7 +180,7 @@ void Session::release_server() {
   if (cancel_target_) cancel_target_->clear();
   server_->in().release();
   std::unique_ptr<pool::PooledServer> s(server_.release());
-  auto refused = entry_->pool.release(std::move(s), pool::Clock::now());
+  auto refused = entry_->pool.release(std::move(s), now);
   // A refused (expired) server is closed as `refused` goes out of scope.
 }
 

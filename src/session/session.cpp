@@ -188,6 +188,7 @@ awaitable<void> Session::serve_client() {
           if (shutdown_) next = Next::kEnd;
           break;
         }
+        asked = {};  // no longer a reading of this handler run (send_clock_ below)
       } else {
         shard_->wait_duration.observe(pool::Clock::duration::zero());
       }
@@ -196,6 +197,7 @@ awaitable<void> Session::serve_client() {
             .add();
       }
       if (!server_->in_line_with(baseline_.get(), changes_)) {
+        asked = {};
         if (!co_await sync_params()) {
           next = Next::kEnd;
           break;
@@ -218,13 +220,19 @@ awaitable<void> Session::serve_client() {
       auto& in = server_->in();
       Batch batch;  // one for both directions: the frame lives as long as the client
       error_code ec;
+      if (pooled_) send_clock_ = asked;  // zero if awaited since
+      ready_clock_ = {};  // set by note_ready, cleared after each await below
       while (pooled_) {
         if (!cin_.empty()) {
           client_batch(batch);
+          send_clock_ = {};
           if (!segments_.empty()) {
             auto& out = segments_to_send();
             ec = send_at_once(server_->socket(), out);
-            if (!ec && !out.empty()) ec = co_await write_rest(server_->socket(), out);
+            if (!ec && !out.empty()) {
+              ec = co_await write_rest(server_->socket(), out);
+              ready_clock_ = {};
+            }
             if (ec) {
               relayed = PumpEnd::kServerGone;
               break;
@@ -232,6 +240,7 @@ awaitable<void> Session::serve_client() {
           }
           if ((relayed = client_sent(batch))) break;
         }
+        send_clock_ = {};
         // Answers due: read the server. Else, with the server owing nothing (inside a
         // transaction, between statements): read the client. (One read in this frame
         // for both: each awaited operation takes room in the frame for the session's
@@ -245,6 +254,7 @@ awaitable<void> Session::serve_client() {
         tcp::socket& from = answers_due ? server_->socket() : client_;
         auto room = answers_due ? read_room(in, kReadChunk) : read_room(cin_, kReadChunk);
         auto got = co_await read_some(from, room, deferred_nothrow);
+        ready_clock_ = {};
         if (!answers_due) {
           if ((relayed = client_read(got))) break;
           continue;
@@ -259,7 +269,10 @@ awaitable<void> Session::serve_client() {
           retry_capture_ = false;  // the client has seen part of the answer
           auto& out = runs_to_send(in.readable().data());
           ec = send_at_once(client_, out);
-          if (!ec && !out.empty()) ec = co_await write_rest(client_, out);
+          if (!ec && !out.empty()) {
+            ec = co_await write_rest(client_, out);
+            ready_clock_ = {};
+          }
           if (ec) {
             relayed = PumpEnd::kClientGone;
             break;
@@ -285,7 +298,10 @@ awaitable<void> Session::serve_client() {
       }
       if (end == PumpEnd::kReleased && !request().pending_fatal && !params_dirty_ &&
           (read_only || !notes_writes()) && !shutdown_) {
-        release_server();
+        // ready_clock_: the reading of note_ready for the ReadyForQuery that ended the
+        // relay, in this handler run (none if an await came after it).
+        release_server(relayed && ready_clock_ != pool::Clock::time_point{} ? ready_clock_
+                                                                           : pool::Clock::now());
       } else {
         next = co_await end_request(end, read_only);
       }

@@ -282,7 +282,7 @@ class Session {
   void forget_replies();
   awaitable<void> read_back_settings();
   bool server_clean() const;
-  void release_server();
+  void release_server(pool::Clock::time_point now = pool::Clock::now());
   void drop_server();
   awaitable<void> finish_server(PumpEnd end);
   awaitable<bool> drain_server();
@@ -400,6 +400,12 @@ class Session {
   pool::Clock::time_point xact_at_{};    // current transaction's first request (epoch: none)
   std::chrono::system_clock::time_point connected_at_;
   pool::Clock::time_point request_at_{};  // steady: one clock read per request
+  // Clock readings passed between steps of one handler run (no await in between), so a
+  // round trip reads the clock twice, not four times: serve_client's reading at the
+  // checkout for the request's send (note_request_sent), note_ready's for the release.
+  // Zero when there is none; never read after an await.
+  pool::Clock::time_point send_clock_{};
+  pool::Clock::time_point ready_clock_{};
 
   int outstanding_ = 0;      // Query/Sync/FunctionCall sent without their ReadyForQuery
   // Flags, together to save padding.
