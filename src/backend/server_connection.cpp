@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "pgmux/auth/md5.hpp"
+#include "pgmux/backend/mailbox.hpp"
 #include "pgmux/auth/scram.hpp"
 #include "pgmux/protocol/messages.hpp"
 #include "pgmux/protocol/sqlstate.hpp"
@@ -153,13 +154,21 @@ awaitable<util::Status> login(ServerConnection& conn, const ServerTarget& target
 awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_and_login(
     ServerTarget target, unsigned worker) {
   auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  auto [rec, endpoints] = co_await resolver.async_resolve(target.host, std::to_string(target.port),
-                                                          use_nothrow);
-  if (rec) co_return connection_error(target, rec.message());
   tcp::socket socket(executor);
-  auto [cec, peer] = co_await asio::async_connect(socket, endpoints, use_nothrow);
-  if (cec) co_return connection_error(target, cec.message());
+  tcp::endpoint peer;
+  error_code not_address;
+  auto address = asio::ip::make_address(target.host, not_address);
+  if (!not_address) {  // an address: nothing to resolve
+    peer = tcp::endpoint(address, target.port);
+    auto [cec] = co_await socket.async_connect(peer, use_nothrow);
+    if (cec) co_return connection_error(target, cec.message());
+  } else {
+    auto [rec, endpoints] = co_await resolve(target.host, std::to_string(target.port));
+    if (rec) co_return connection_error(target, rec.message());
+    auto [cec, connected] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+    if (cec) co_return connection_error(target, cec.message());
+    peer = connected;
+  }
   socket.set_option(tcp::no_delay(true));
   socket.set_option(asio::socket_base::keep_alive(true));
   auto conn = std::make_unique<ServerConnection>(std::move(socket));

@@ -22,13 +22,14 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 constexpr std::chrono::seconds kMaintenanceInterval{1};
 constexpr std::chrono::seconds kStatsPeriod{15};  // SHOW STATS averages
 
-// A worker's io_context runs without Asio's per-descriptor locks (UNSAFE_IO: 4 lock pairs
-// fewer per transaction): every socket of a worker is used, moved out of its event loop
-// and closed only on that worker's thread (session::destroy_on_owner,
-// ServerConnection::move_to). Timers and posts from other threads stay locked.
+// A worker's io_context runs without any of Asio's locks (UNSAFE: the per-descriptor
+// locks, 4 pairs per transaction, and the scheduler's, about 2 pairs): every socket and
+// timer of a worker is used, moved out of its event loop and closed only on that worker's
+// thread (session::destroy_on_owner, ServerConnection::move_to), and other threads hand
+// it work only through its mailbox (backend/mailbox.hpp), never by posting to `io`.
 struct WorkerThread {
   WorkerThread(unsigned id, session::Runtime& runtime)
-      : io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      : io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
         guard(io.get_executor()),
         worker(id, io, runtime),
         acceptor(io) {}
@@ -279,7 +280,10 @@ int Server::run() {
   auto config = impl_->runtime.config();
   for (auto& w : impl_->workers) {
     asio::co_spawn(w->io, accept_loop(w->acceptor, w->worker), asio::detached);
-    w->thread = std::thread([io = &w->io] { io->run(); });
+    w->thread = std::thread([w = w.get()] {
+      w->worker.mailbox.bind_to_this_thread();
+      w->io.run();
+    });
   }
   spdlog::info("listening on {}:{} with {} worker thread(s)", config->listen.host,
                config->listen.port, impl_->workers.size());
@@ -384,8 +388,9 @@ void Server::Impl::maintain_pools() {
     uint32_t slots = entry->pool.reserve_warm_slots(now);
     for (uint32_t i = 0; i < slots; ++i) {
       auto& w = *workers[next_warm_worker++ % workers.size()];
-      asio::co_spawn(w.io, warm_connect(entry, config->server_connect_timeout, w.worker.id),
-                     asio::detached);
+      w.worker.mailbox.post([&w, entry, timeout = config->server_connect_timeout] {
+        asio::co_spawn(w.io, warm_connect(entry, timeout, w.worker.id), asio::detached);
+      });
     }
   }
 }
@@ -394,7 +399,7 @@ awaitable<void> Server::Impl::shutdown() {
   if (runtime.shutting_down.exchange(true)) co_return;  // already under way
   auto deadline = std::chrono::steady_clock::now() + runtime.config()->shutdown_timeout;
   for (auto& w : workers) {
-    asio::post(w->io, [w = w.get()] {
+    w->worker.mailbox.post([w = w.get()] {
       error_code ignored;
       w->acceptor.close(ignored);
       session::request_shutdown(w->worker);
@@ -414,7 +419,7 @@ awaitable<void> Server::Impl::shutdown() {
     spdlog::warn("shutdown_timeout reached; closing {} client connection(s)",
                  runtime.clients.load());
     for (auto& w : workers) {
-      asio::post(w->io, [w = w.get()] { session::force_close(w->worker); });
+      w->worker.mailbox.post([w = w.get()] { session::force_close(w->worker); });
     }
     co_await wait_for_clients(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   }
@@ -423,10 +428,12 @@ awaitable<void> Server::Impl::shutdown() {
       session::destroy_on_owner(runtime, std::move(server));
     }
   }
-  for (auto& w : workers) w->guard.reset();
-  // Workers finish what was posted above, then run out of work and return.
+  // Each worker runs what its mailbox holds (the servers above closed), then stops.
   for (auto& w : workers) {
-    asio::post(w->io, [io = &w->io] { io->stop(); });
+    w->worker.mailbox.post([w = w.get()] {
+      w->guard.reset();
+      w->io.stop();
+    });
   }
   control.stop();
 }

@@ -24,21 +24,36 @@ util::Error admin_error(std::string_view code, std::string message) {
 }
 
 // Runs on `worker`'s thread: what its sessions show.
-awaitable<std::vector<metrics::ClientSnapshot>> clients_on(Worker* worker) {
+std::vector<metrics::ClientSnapshot> clients_on(Worker* worker) {
   std::vector<metrics::ClientSnapshot> out;
   for (Session* s : worker->sessions) {
     auto c = s->describe();
     if (!c.user.empty() && c.pid != 0) out.push_back(std::move(c));
   }
-  co_return out;
+  return out;
 }
 
-awaitable<std::vector<metrics::ServerSnapshot>> servers_on(Worker* worker) {
+std::vector<metrics::ServerSnapshot> servers_on(Worker* worker) {
   std::vector<metrics::ServerSnapshot> out;
   for (Session* s : worker->sessions) {
     if (auto server = s->describe_server()) out.push_back(std::move(*server));
   }
-  co_return out;
+  return out;
+}
+
+// `collect(worker)` run on `worker`'s thread, its answer handed back to the awaiting
+// coroutine on `home`'s thread: both ways through the workers' mailboxes.
+template <class T>
+awaitable<T> ask_worker(Worker& home, Worker* worker, T (*collect)(Worker*)) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(
+      [&home, worker, collect](auto handler) {
+        worker->mailbox.post([&home, worker, collect, handler = std::move(handler)]() mutable {
+          home.mailbox.post([handler = std::move(handler), answer = collect(worker)]() mutable {
+            std::move(handler)(std::move(answer));
+          });
+        });
+      },
+      asio::use_awaitable);
 }
 
 // Idle servers of every pool (read under each pool's lock).
@@ -255,7 +270,7 @@ awaitable<void> Session::show_admin(admin::Command::Kind kind) {
     case Kind::kShowClients: {
       std::vector<metrics::ClientSnapshot> all;
       for (Worker* w : runtime_.workers()) {
-        auto part = co_await asio::co_spawn(w->io, clients_on(w), asio::use_awaitable);
+        auto part = co_await ask_worker(worker_, w, &clients_on);
         all.insert(all.end(), part.begin(), part.end());
       }
       table = admin::clients_table(all);
@@ -264,7 +279,7 @@ awaitable<void> Session::show_admin(admin::Command::Kind kind) {
     case Kind::kShowServers: {
       std::vector<metrics::ServerSnapshot> all;
       for (Worker* w : runtime_.workers()) {
-        auto part = co_await asio::co_spawn(w->io, servers_on(w), asio::use_awaitable);
+        auto part = co_await ask_worker(worker_, w, &servers_on);
         all.insert(all.end(), part.begin(), part.end());
       }
       auto idle = idle_servers(runtime_);
@@ -343,7 +358,7 @@ util::Status Session::admin_resume(const std::string& database) {
 // KILL: closes every client of `database` and every server connection of its pools.
 awaitable<util::Status> Session::admin_kill(const std::string& database) {
   for (Worker* w : runtime_.workers()) {
-    asio::post(w->io, [w, database] {
+    w->mailbox.post([w, database] {
       for (Session* s : w->sessions) {
         if (s->database() == database && !s->admin_) s->kill();
       }

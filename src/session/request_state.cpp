@@ -37,7 +37,7 @@ void Session::release_request() {
 
 SessionWaiter& Session::waiter() {
   auto& w = request().waiter;
-  if (!w) w = std::make_shared<SessionWaiter>(worker_.io);
+  if (!w) w = std::make_shared<SessionWaiter>(worker_);
   return *w;
 }
 

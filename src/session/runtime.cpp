@@ -24,7 +24,7 @@ Worker& worker_of(const Runtime& runtime, unsigned id) {
 
 void destroy_on_owner(const Runtime& runtime, std::unique_ptr<pool::PooledServer> server) {
   Worker& owner = worker_of(runtime, server->worker);  // before `server` is moved from
-  asio::post(owner.io, [s = std::move(server)]() mutable { s.reset(); });
+  owner.mailbox.post([s = std::move(server)]() mutable { s.reset(); });
 }
 
 std::pair<uint32_t, uint32_t> CancelRegistry::add(const std::shared_ptr<CancelTarget>& target) {

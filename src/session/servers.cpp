@@ -68,7 +68,7 @@ bool Session::move_server_here() {
     return false;
   }
   shard_->server_moves.add();
-  if (old) asio::post(from.io, [s = std::move(old)] { backend::close_moved_socket(*s); });
+  if (old) from.mailbox.post([s = std::move(old)] { backend::close_moved_socket(*s); });
   return true;
 }
 

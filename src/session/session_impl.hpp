@@ -44,7 +44,7 @@ enum class PumpEnd {
 // wake() unparks it. On the session's own thread that is done at once: a session queues
 // itself and parks without yielding to anything else on its thread, so a wake from there
 // (a server released by a neighbour, the usual case) finds the wait it is meant for, or
-// none. From another thread the unpark is posted to the session's thread; the generation
+// none. From another thread the unpark goes through the worker's mailbox; the generation
 // check keeps such a late wake from ending a later wait.
 //
 // The wait's deadline (query_wait_timeout) is kept by a timer that is not armed and
@@ -54,15 +54,18 @@ enum class PumpEnd {
 // with timed_out.
 class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<SessionWaiter> {
  public:
-  explicit SessionWaiter(asio::io_context& io)
-      : executor(io.get_executor()), slot(io), deadline_timer_(io) {}
+  explicit SessionWaiter(Worker& worker)
+      : executor(worker.io.get_executor()),
+        slot(worker.io),
+        mailbox_(worker.mailbox),
+        deadline_timer_(worker.io) {}
   void wake() override {
     if (executor.running_in_this_thread()) {
       slot.unpark();
       return;
     }
     uint64_t g = generation.load();
-    asio::post(executor, [self = shared_from_this(), g] {
+    mailbox_.post([self = shared_from_this(), g] {
       if (self->generation.load() == g) self->slot.unpark();
     });
   }
@@ -75,6 +78,7 @@ class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<S
 
  private:
   void on_deadline(uint64_t arming);
+  backend::Mailbox& mailbox_;
   pool::Clock::time_point deadline_{};
   asio::steady_timer deadline_timer_;
   bool armed_ = false;

@@ -433,7 +433,8 @@ std::string PgmuxConfig::yaml() const {
     << (extra.find("metrics:") == std::string::npos ? "metrics:\n  enabled: false\n" : "")
     << "databases:\n";
   for (const auto& db : databases) {
-    y << "  " << db.name << ":\n    host: 127.0.0.1\n    port: "
+    y << "  " << db.name << ":\n    host: " << (db.host.empty() ? "127.0.0.1" : db.host)
+      << "\n    port: "
       << (db.port ? db.port : PgCluster::get().port()) << "\n    dbname: "
       << (db.dbname.empty() ? db.name : db.dbname) << "\n";
     if (!db.pool_mode.empty()) y << "    pool_mode: " << db.pool_mode << "\n";

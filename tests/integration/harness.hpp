@@ -153,6 +153,7 @@ struct DatabaseEntry {
   std::string name;         // what clients ask for
   std::string dbname;       // on the server; empty = same as name
   uint16_t port = 0;        // 0 = the cluster's port
+  std::string host;         // empty = 127.0.0.1
   std::string pool_mode;    // empty = the global one
   int pool_size = 0;        // 0 = the global one
 };

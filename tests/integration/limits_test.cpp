@@ -96,6 +96,52 @@ TEST(LimitsTest, ServerDownReportsErrorAndPgmuxStaysUp) {
   EXPECT_EQ(good.conn.exec("SELECT 'still up'").value(), "still up");
 }
 
+// Servers given by host name: resolved off the workers' event loops (which run without
+// Asio's locks) and connected from each worker; a name that does not resolve gets 08006
+// naming the failure, and pgmux lives on.
+TEST(LimitsTest, AServerGivenByHostNameIsResolved) {
+  PgmuxConfig config = one_db_config("server_connect_timeout: 3s\nserver_login_retry: 250ms\n");
+  config.workers = 2;
+  config.databases.push_back({.name = "by_name", .dbname = "pgmux_test", .host = "localhost"});
+  config.databases.push_back(
+      {.name = "no_such_host", .dbname = "pgmux_test", .host = "no-such-host.invalid"});
+  PgmuxProcess pgmux(config);
+  ASSERT_TRUE(pgmux.start());
+
+  // Several clients at once (pool_size 5), so that both workers' listeners likely take
+  // some (SO_REUSEPORT) and each opens servers of its own.
+  std::vector<PgConn> clients;
+  for (int i = 0; i < 5; ++i) {
+    ConnectOutcome c = connect(pgmux.conninfo("by_name"));
+    ASSERT_TRUE(c.ok) << c.error;
+    ASSERT_TRUE(c.conn.exec("BEGIN").ok());  // each holds a server of its own
+    clients.push_back(std::move(c.conn));
+  }
+  for (auto& conn : clients) {
+    PgResult r = conn.exec("SELECT current_database()");
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value(), "pgmux_test");
+    ASSERT_TRUE(conn.exec("COMMIT").ok());
+  }
+
+  ConnectOutcome c = connect(pgmux.conninfo("no_such_host"), 8s);
+  std::string error = c.error;
+  std::string sqlstate_text = error;
+  if (c.ok) {
+    PgResult r = c.conn.exec("SELECT 1", 8s);
+    EXPECT_FALSE(r.ok()) << "a query on a database whose host does not resolve succeeded";
+    error = r.error();
+    sqlstate_text = r.sqlstate() + " " + error;
+  }
+  EXPECT_PRED2(contains, sqlstate_text, "08006");
+  EXPECT_PRED2(contains, error, "no-such-host.invalid");
+
+  EXPECT_TRUE(pgmux.running());
+  PgResult again = clients.front().exec("SELECT 'still up'");
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ(again.value(), "still up");
+}
+
 TEST(LimitsTest, LogsListeningOn) {
   PgmuxProcess pgmux(one_db_config());
   ASSERT_TRUE(pgmux.start());

@@ -24,6 +24,7 @@
 #include "pgmux/admin/views.hpp"
 #include "pgmux/auth/scram.hpp"
 #include "pgmux/backend/asio.hpp"
+#include "pgmux/backend/mailbox.hpp"
 #include "pgmux/backend/server_connection.hpp"
 #include "pgmux/config/config.hpp"
 #include "pgmux/metrics/stats.hpp"
@@ -271,13 +272,16 @@ class Runtime {
   std::unordered_set<std::string> known_statements_;
 };
 
-// One worker thread's context. Touched only from that thread (post to it otherwise).
+// One worker thread's context. Touched only from that thread: other threads hand it
+// work through `mailbox` (its io_context runs without Asio's locks: backend/mailbox.hpp),
+// never through asio::post or co_spawn on `io`.
 struct Worker {
   Worker(unsigned id, asio::io_context& io, Runtime& runtime)
-      : id(id), io(io), runtime(runtime), login_deadlines(io) {}
+      : id(id), io(io), runtime(runtime), mailbox(io), login_deadlines(io) {}
   const unsigned id;
   asio::io_context& io;
   Runtime& runtime;
+  backend::Mailbox mailbox;
   std::unordered_set<Session*> sessions;
   LoginDeadlines login_deadlines;  // client_login_timeout of the sessions logging in here
 };
@@ -286,8 +290,8 @@ struct Worker {
 Worker& worker_of(const Runtime& runtime, unsigned id);
 
 // Destroys `server` on the thread of the worker whose event loop its socket is in.
-// Workers' event loops run without per-descriptor locks (Asio's UNSAFE_IO hint): only a
-// socket's own worker may close it or start operations on it.
+// Workers' event loops run without Asio's locks: only a socket's own worker may close it
+// or start operations on it.
 void destroy_on_owner(const Runtime& runtime, std::unique_ptr<pool::PooledServer> server);
 
 // An LSN as PostgreSQL prints it ("16/B374D848") as a number; 0 when malformed.

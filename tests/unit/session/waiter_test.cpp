@@ -1,7 +1,7 @@
 // Unit tests for SessionWaiter (src/session/session_impl.hpp, private to the session
-// module): a parked wait ends when woken, on its own thread or from another, and at its
-// deadline otherwise; the deadline timer, left running across waits, neither ends a
-// later wait early nor lets an earlier deadline pass. Times are what is tested here
+// module): a parked wait ends when woken, on its own thread or from another (through the
+// worker's mailbox), and at its deadline otherwise; the deadline timer, left running
+// across waits, neither ends a later wait early nor lets an earlier deadline pass. Times are what is tested here
 // (query_wait_timeout), with margins of 100 ms and more.
 #include <gtest/gtest.h>
 
@@ -45,8 +45,11 @@ class WaiterTest : public ::testing::Test {
     io.run_for(10s);
   }
 
-  asio::io_context io{1};
-  std::shared_ptr<SessionWaiter> waiter = std::make_shared<SessionWaiter>(io);
+  // As a worker's: no Asio locks, so a wake from another thread goes through the mailbox.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  Runtime runtime{std::make_shared<const config::Config>()};
+  Worker worker{0, io, runtime};
+  std::shared_ptr<SessionWaiter> waiter = std::make_shared<SessionWaiter>(worker);
 };
 
 TEST_F(WaiterTest, AWakeOnItsThreadEndsTheWait) {
