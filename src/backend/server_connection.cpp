@@ -8,10 +8,12 @@
 
 #include <array>
 #include <cerrno>
+#include <map>
+#include <mutex>
 
 #include "pgmux/auth/md5.hpp"
-#include "pgmux/backend/mailbox.hpp"
 #include "pgmux/auth/scram.hpp"
+#include "pgmux/backend/mailbox.hpp"
 #include "pgmux/protocol/messages.hpp"
 #include "pgmux/protocol/sqlstate.hpp"
 
@@ -20,6 +22,17 @@ namespace {
 
 namespace sqlstate = protocol::sqlstate;
 constexpr uint32_t kMaxServerMessage = 1u << 30;
+
+// intern_params' table: each distinct map once, while held. Never destroyed (a map may
+// be released during exit).
+struct ParamSets {
+  std::mutex mu;
+  std::map<ParamMap, std::weak_ptr<const ParamMap>> sets;
+};
+ParamSets& param_sets() {
+  static auto* sets = new ParamSets;
+  return *sets;
+}
 
 util::Error connection_error(const ServerTarget& target, std::string_view what) {
   return util::make_error(std::string(sqlstate::kConnectionFailure),
@@ -184,6 +197,34 @@ awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_and_login(
 }
 
 }  // namespace
+
+std::shared_ptr<const ParamMap> intern_params(ParamMap map) {
+  static const auto kEmpty = std::make_shared<const ParamMap>();
+  if (map.empty()) return kEmpty;
+  ParamSets& table = param_sets();
+  std::lock_guard lock(table.mu);
+  auto it = table.sets.find(map);
+  if (it != table.sets.end()) {
+    if (auto live = it->second.lock()) return live;
+  }
+  // The last holder's release takes the entry out, unless the same contents were interned
+  // again meanwhile (the entry then holds the new copy, which is not expired).
+  std::shared_ptr<const ParamMap> made(new ParamMap(map), [](const ParamMap* p) {
+    {
+      ParamSets& table = param_sets();
+      std::lock_guard lock(table.mu);
+      auto entry = table.sets.find(*p);
+      if (entry != table.sets.end() && entry->second.expired()) table.sets.erase(entry);
+    }
+    delete p;
+  });
+  if (it != table.sets.end()) {
+    it->second = made;
+  } else {
+    table.sets.emplace(std::move(map), made);
+  }
+  return made;
+}
 
 void ServerConnection::reregister() {
   auto executor = socket_.get_executor();

@@ -502,21 +502,28 @@ bool Session::answer_locally() {
 }
 
 const std::string* Session::wanted(std::string_view name) const {
-  if (auto own = changes_.find(name); own != changes_.end()) return &own->second;
+  if (auto own = changes_->find(name); own != changes_->end()) return &own->second;
   if (!baseline_) return nullptr;
   auto base = baseline_->find(name);
   return base != baseline_->end() ? &base->second : nullptr;
 }
 
 void Session::set_wanted(const std::string& name, const std::string& value) {
+  auto own = changes_->find(name);
   if (baseline_) {
     auto base = baseline_->find(name);
     if (base != baseline_->end() && base->second == value) {
-      changes_.erase(name);
+      if (own == changes_->end()) return;
+      backend::ParamMap next = *changes_;
+      next.erase(name);
+      changes_ = backend::intern_params(std::move(next));
       return;
     }
   }
-  changes_[name] = value;
+  if (own != changes_->end() && own->second == value) return;
+  backend::ParamMap next = *changes_;
+  next[name] = value;
+  changes_ = backend::intern_params(std::move(next));
 }
 
 // After a transaction that ran SET/RESET/DISCARD: reads the tracked settings PostgreSQL

@@ -350,7 +350,7 @@ awaitable<bool> Session::finish_login(backend::ParamMap& gucs) {
       co_await send_fatal(error->sqlstate, error->message);
       co_return false;
     }
-    if (!server_->in_line_with(baseline_.get(), changes_)) {
+    if (!server_->in_line_with(baseline_.get(), changes_.get())) {
       if (!co_await sync_params()) co_return false;
     }
     release_server();

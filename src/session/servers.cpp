@@ -143,7 +143,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::open_server() {
 // server is dropped and the client has its FATAL.
 awaitable<bool> Session::sync_params() {
   std::vector<std::string> changed, reset;
-  std::string sql = build_sync_sql(*baseline_, changes_, server_->params(), changed, reset);
+  std::string sql = build_sync_sql(*baseline_, *changes_, server_->params(), changed, reset);
   if (sql.empty()) {
     server_->set_in_line_with(baseline_, changes_);
     co_return true;
@@ -159,7 +159,8 @@ awaitable<bool> Session::sync_params() {
       auto spelled = server_->params().find(name);  // the server's spelling of the value
       set_wanted(name, spelled != server_->params().end() ? spelled->second : std::string());
     } else {
-      server_->set_param(name, changes_[name]);
+      auto own = changes_->find(name);
+      server_->set_param(name, own != changes_->end() ? own->second : std::string());
     }
   }
   for (const auto& name : reset) server_->erase_param(name);

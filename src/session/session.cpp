@@ -196,7 +196,7 @@ awaitable<void> Session::serve_client() {
         (entry_->node->replica ? shard_->statements_to_replica : shard_->statements_to_primary)
             .add();
       }
-      if (!server_->in_line_with(baseline_.get(), changes_)) {
+      if (!server_->in_line_with(baseline_.get(), changes_.get())) {
         asked = {};
         if (!co_await sync_params()) {
           next = Next::kEnd;

@@ -347,7 +347,9 @@ class Session {
   uint64_t client_lsn_ = 0;      // read_your_writes: lsn — WAL position of the last write
   // The client's settings that differ from baseline_ (or that baseline_ lacks): what
   // its session should show is baseline_ overridden by these.
-  backend::ParamMap changes_;
+  // The client's changes to the baseline, interned (backend::intern_params): a server
+  // synced with equal settings holds the same pointer.
+  std::shared_ptr<const backend::ParamMap> changes_ = backend::intern_params({});
   // A fresh server's ParameterStatus values (shared by the pool's sessions).
   std::shared_ptr<const pool::Pool::Params> baseline_;
   std::unique_ptr<RequestState> request_;  // while serving a request

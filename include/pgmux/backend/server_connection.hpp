@@ -22,6 +22,11 @@ namespace pgmux::backend {
 
 using ParamMap = std::map<std::string, std::string, std::less<>>;
 
+// The one shared, immutable copy of `map` in this process: two maps with the same contents
+// interned give the same pointer (while either is held), so equal settings compare by
+// address. Any thread (a mutex, taken when a client's settings change, not per request).
+std::shared_ptr<const ParamMap> intern_params(ParamMap map);
+
 // Where and as whom to log in.
 struct ServerTarget {
   std::string host;
@@ -77,15 +82,17 @@ class ServerConnection : public pool::PooledServer {
     in_line_with_.reset();
   }
   // Whether these parameters were last found in line with a client's settings — the
-  // pool's baseline and the client's changes to it — and have not changed since: then a
-  // client with the same settings has nothing to SET, and skips comparing the maps.
-  bool in_line_with(const ParamMap* baseline, const ParamMap& changes) const {
-    return in_line_with_.get() == baseline && in_line_changes_ == changes;
+  // pool's baseline and the client's changes to it (interned: intern_params) — and have
+  // not changed since: then a client with the same settings has nothing to SET, and
+  // skips comparing the maps. Two address comparisons.
+  bool in_line_with(const ParamMap* baseline, const ParamMap* changes) const {
+    return in_line_with_.get() == baseline && in_line_changes_.get() == changes;
   }
-  // The baseline is held, so its address cannot be reused by another one.
-  void set_in_line_with(std::shared_ptr<const ParamMap> baseline, const ParamMap& changes) {
+  // Both are held, so their addresses cannot be reused by other maps.
+  void set_in_line_with(std::shared_ptr<const ParamMap> baseline,
+                        std::shared_ptr<const ParamMap> changes) {
     in_line_with_ = std::move(baseline);
-    in_line_changes_ = changes;
+    in_line_changes_ = std::move(changes);
   }
 
   uint32_t backend_pid = 0;
@@ -100,7 +107,7 @@ class ServerConnection : public pool::PooledServer {
   util::Buffer in_;
   ParamMap params_;
   std::shared_ptr<const ParamMap> in_line_with_;
-  ParamMap in_line_changes_;
+  std::shared_ptr<const ParamMap> in_line_changes_;
 };
 
 // Connects and logs in (SCRAM-SHA-256, md5, cleartext or trust, as the server asks).
