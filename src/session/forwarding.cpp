@@ -353,12 +353,25 @@ void Session::forget_replies() {
 }
 
 void Session::on_command_complete(std::string_view tag) {
-  if (!tag.empty() && tag.back() == '\0') tag.remove_suffix(1);
-  if (tag == "DEALLOCATE ALL" || tag == "DISCARD ALL") {
-    server_->prepared.clear();
-    statements_.clear();
+  if (tag.empty()) return;
+  if (tag.back() == '\0') tag.remove_suffix(1);
+  switch (tag.empty() ? '\0' : tag[0]) {  // most tags ("SELECT 1", "UPDATE 1") end here
+    case 'D':
+      if (tag == "DEALLOCATE ALL" || tag == "DISCARD ALL") {
+        server_->prepared.clear();
+        statements_.clear();
+      }
+      if (tag.starts_with("DISCARD")) params_dirty_ = true;
+      break;
+    case 'S':
+      if (tag == "SET") params_dirty_ = true;
+      break;
+    case 'R':
+      if (tag == "RESET") params_dirty_ = true;
+      break;
+    default:
+      break;
   }
-  if (tag == "SET" || tag == "RESET" || tag.starts_with("DISCARD")) params_dirty_ = true;
 }
 
 size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
@@ -384,6 +397,13 @@ size_t Session::scan_server(std::string_view data, bool& saw_ready, bool& bad) {
       break;
     }
     char type = header.type;
+    if (type == protocol::msg::kDataRow || type == protocol::msg::kRowDescription) {
+      // Most of an answer, and nothing to note in either: straight past it.
+      const size_t here = std::min(rest.size(), header.wire_size());
+      pos += here;
+      s_remaining_ = header.wire_size() - here;
+      continue;
+    }
     bool whole = type == protocol::msg::kReadyForQuery ||
                  type == protocol::msg::kParameterStatus ||
                  (pooled_ && type == protocol::msg::kCommandComplete) ||
