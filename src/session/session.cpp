@@ -149,7 +149,8 @@ awaitable<void> Session::serve_client() {
   for (;;) {
     auto step = client_step();
     if (step == ClientStep::kRead) {  // the read is deferred: its state stays in this frame
-      if (!end_idle_read(co_await read_some(client_, begin_idle_read(), deferred_nothrow))) {
+      if (!end_idle_read(co_await read_some(client_, begin_idle_read(), worker_.read_services,
+                                            deferred_nothrow))) {
         co_return;
       }
       continue;
@@ -253,7 +254,7 @@ awaitable<void> Session::serve_client() {
         }
         tcp::socket& from = answers_due ? server_->socket() : client_;
         auto room = answers_due ? read_room(in, kReadChunk) : read_room(cin_, kReadChunk);
-        auto got = co_await read_some(from, room, deferred_nothrow);
+        auto got = co_await read_some(from, room, worker_.read_services, deferred_nothrow);
         ready_clock_ = {};
         if (!answers_due) {
           if ((relayed = client_read(got))) break;

@@ -46,6 +46,14 @@ auto read_some(tcp::socket& socket, asio::mutable_buffer buffer, Token&& token) 
   return asio::async_initiate<Token, void(error_code, size_t)>(
       read_op_detail::InitiateRead{&socket}, token, buffer);
 }
+// The same, for a socket of the io_context whose services (read_op_detail::services_for)
+// the caller keeps: a worker's sessions, on their hot path.
+template <class Token>
+auto read_some(tcp::socket& socket, asio::mutable_buffer buffer,
+               const read_op_detail::ContextServices& services, Token&& token) {
+  return asio::async_initiate<Token, void(error_code, size_t)>(
+      read_op_detail::InitiateRead{&socket, &services}, token, buffer);
+}
 
 // Writes `buffers` whole. What the socket takes at once goes out in one non-blocking
 // sendmsg from the calling thread; only a remainder waits for the reactor. (An

@@ -99,6 +99,13 @@ inline const ContextServices& services_of(tcp::socket& socket) {
 
 inline Reactor& reactor_of(tcp::socket& socket) { return *services_of(socket).reactor; }
 
+// The services of `context`, for a caller that keeps them (a worker, for its sockets'
+// reads: no lookup per read).
+inline ContextServices services_for(asio::io_context& context) {
+  asio::use_service<ContextEndWatch>(context);
+  return {&asio::use_service<Reactor>(context), &asio::use_service<ad::scheduler>(context)};
+}
+
 // Whether this thread is running `scheduler`'s event loop. A read initiated there is
 // awaited by a coroutine of that same io_context (a coroutine runs on its executor's
 // thread, a pgmux thread runs one io_context, and pgmux uses no strands), so its
@@ -178,13 +185,14 @@ class Cancellation {
 
 struct InitiateRead {
   tcp::socket* socket;
+  const ContextServices* known = nullptr;  // the socket's io_context's, if the caller has them
 
   template <class Handler>
   void operator()(Handler&& handler_in, asio::mutable_buffer buffer) const {
     using H = std::decay_t<Handler>;
     using Ex = tcp::socket::executor_type;
     H handler(std::forward<Handler>(handler_in));
-    const ContextServices& services = services_of(*socket);
+    const ContextServices& services = known ? *known : services_of(*socket);
     if (running_here(services.scheduler)) {
       start<ReadOp<H, Ex, op_detail::DirectWork>>(handler, buffer, *services.reactor);
     } else {

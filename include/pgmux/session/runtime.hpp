@@ -277,11 +277,17 @@ class Runtime {
 // never through asio::post or co_spawn on `io`.
 struct Worker {
   Worker(unsigned id, asio::io_context& io, Runtime& runtime)
-      : id(id), io(io), runtime(runtime), mailbox(io), login_deadlines(io) {}
+      : id(id),
+        io(io),
+        runtime(runtime),
+        mailbox(io),
+        read_services(read_op_detail::services_for(io)),
+        login_deadlines(io) {}
   const unsigned id;
   asio::io_context& io;
   Runtime& runtime;
   backend::Mailbox mailbox;
+  const read_op_detail::ContextServices read_services;  // for its sockets' reads
   std::unordered_set<Session*> sessions;
   LoginDeadlines login_deadlines;  // client_login_timeout of the sessions logging in here
 };
