@@ -163,6 +163,11 @@ std::shared_ptr<PoolEntry> Session::choose_entry(bool read_only) {
 // Picks the node for the buffered request (entry_). False when reads have nowhere to
 // go (no_replica_error says why).
 bool Session::pick_node(bool read_only) {
+  if (group_->replicas.empty() || !group_->routing.read_write_split) {
+    // The primary only (choose_entry's first answer), without copying its pointer.
+    if (entry_ != group_->primary) set_entry(group_->primary);
+    return group_->primary != nullptr;
+  }
   auto chosen = choose_entry(read_only);
   set_entry(chosen ? chosen : group_->primary);
   return chosen != nullptr;

@@ -100,8 +100,16 @@ Session::ClientStep Session::client_step() {
   auto header = protocol::parse_header(cin_.readable(), config_->max_message_size);
   if (header.status == protocol::FrameStatus::kFrame) {
     if (header.type == protocol::msg::kTerminate) return ClientStep::kEnd;
-    if (!server_ && (answer_route_setting(header) || (rename_ && answer_locally()))) {
-      return ClientStep::kAnswer;
+    if (!server_) {  // (the callees' first checks made here: they are not inlined)
+      const char type = header.type;
+      if (type == protocol::msg::kQuery ? answer_route_setting(header)
+                                        : rename_ &&
+                                              (type == protocol::msg::kParse ||
+                                               type == protocol::msg::kClose ||
+                                               type == protocol::msg::kSync) &&
+                                              answer_locally()) {
+        return ClientStep::kAnswer;
+      }
     }
     return ClientStep::kRequest;
   }
