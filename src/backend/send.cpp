@@ -14,14 +14,17 @@ namespace {
 constexpr size_t kMaxIov = 64;
 
 // One sendmsg with MSG_DONTWAIT. Returns the bytes sent; a full socket buffer is not an
-// error (0 or a short count), a failed connection is (`ec`).
+// error (0 or a short count), a failed connection is (`ec`). `offered`: the bytes passed
+// (of the first kMaxIov buffers).
 size_t send_now(tcp::socket& socket, const asio::const_buffer* buffers, size_t count,
-                error_code& ec) {
+                error_code& ec, size_t& offered) {
   std::array<iovec, kMaxIov> iov;
   count = std::min(count, kMaxIov);
+  offered = 0;
   for (size_t i = 0; i < count; ++i) {
     iov[i].iov_base = const_cast<void*>(buffers[i].data());
     iov[i].iov_len = buffers[i].size();
+    offered += buffers[i].size();
   }
   msghdr msg{};
   msg.msg_iov = iov.data();
@@ -49,8 +52,9 @@ void advance(std::vector<asio::const_buffer>& buffers, size_t n) {
 
 error_code send_at_once(tcp::socket& socket, std::vector<asio::const_buffer>& buffers) {
   error_code ec;
-  size_t sent = send_now(socket, buffers.data(), buffers.size(), ec);
-  if (ec) {
+  size_t offered;
+  size_t sent = send_now(socket, buffers.data(), buffers.size(), ec, offered);
+  if (ec || (sent == offered && buffers.size() <= kMaxIov)) {  // the usual case: all sent
     buffers.clear();
   } else {
     advance(buffers, sent);
@@ -75,7 +79,8 @@ awaitable<error_code> write_rest(tcp::socket& socket, std::vector<asio::const_bu
 
 awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::const_buffer buffer) {
   error_code ec;
-  size_t sent = send_now(socket, &buffer, 1, ec);
+  size_t offered;
+  size_t sent = send_now(socket, &buffer, 1, ec, offered);
   if (ec || sent == buffer.size()) co_return std::tuple{ec, sent};
   buffer += sent;
   auto [wec, rest] = co_await asio::async_write(socket, buffer, use_nothrow);
