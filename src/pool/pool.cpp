@@ -20,7 +20,7 @@ Checkout Pool::checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter,
   grant_free_slots_locked(now);  // clients queued through a backoff come first
   if (in_backoff(now) && total_ == 0) {
     out.kind = Checkout::Kind::kFail;
-    out.error = last_error_;
+    out.error = std::make_unique<std::string>(last_error_);
     return out;
   }
   if (waiters_.empty() && total_ < limits_.pool_size && !in_backoff(now)) {
@@ -51,14 +51,14 @@ Checkout Pool::finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_po
       --total_;
       --connecting_;
       out.kind = Checkout::Kind::kFail;
-      out.error = last_error_;
+      out.error = std::make_unique<std::string>(last_error_);
       grant_free_slots_locked(now);  // fails the other waiters if no server is left
     } else {
       out.kind = Checkout::Kind::kConnect;
     }
   } else if (!waiter->error_.empty()) {
     out.kind = Checkout::Kind::kFail;
-    out.error = std::move(waiter->error_);
+    out.error = std::make_unique<std::string>(std::move(waiter->error_));
     waiter->error_.clear();
   } else {
     if (waiter->queued_) {

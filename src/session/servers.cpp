@@ -85,22 +85,27 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Ch
   SessionWaiter& waiter = this->waiter();
   const auto& queued = request_->waiter;
   for (;;) {
+    pool::Clock::time_point woke{};  // the clock read after a wait, for what follows it
     if (got.kind == pool::Checkout::Kind::kWait) {
       // Nothing else runs on this thread between queueing and parking, and a wake from
       // another thread is posted here: a wake cannot come before the park.
       waiter.end_by(pool::Clock::now() + config_->query_wait_timeout);
       co_await waiter.slot.park(deferred_nothrow);
-      got = pool.finish_wait(queued, pool::Clock::now());
+      woke = pool::Clock::now();
+      got = pool.finish_wait(queued, woke);
       ++waiter.generation;
     }
     switch (got.kind) {
       case pool::Checkout::Kind::kServer:
-        if (take_server(std::move(got.server), pool::Clock::now())) co_return std::nullopt;
+        if (take_server(std::move(got.server),
+                        woke != pool::Clock::time_point{} ? woke : pool::Clock::now())) {
+          co_return std::nullopt;
+        }
         break;
       case pool::Checkout::Kind::kConnect:
         co_return co_await open_server();
       case pool::Checkout::Kind::kFail:
-        co_return error_fields("ERROR", sqlstate::kConnectionFailure, got.error);
+        co_return error_fields("ERROR", sqlstate::kConnectionFailure, std::string(got.why()));
       case pool::Checkout::Kind::kWait:
         if (shutdown_) {
           co_return error_fields("FATAL", sqlstate::kAdminShutdown,

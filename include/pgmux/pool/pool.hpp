@@ -70,7 +70,10 @@ struct Checkout {
   };
   Kind kind = Kind::kWait;
   std::unique_ptr<PooledServer> server;
-  std::string error;
+  // kFail: why. Behind a pointer: a waiting request moves its Checkout several times,
+  // and moving even an empty std::string costs a call to memcpy.
+  std::unique_ptr<std::string> error;
+  std::string_view why() const { return error ? std::string_view(*error) : std::string_view(); }
 };
 
 struct PoolStats {

@@ -20,7 +20,7 @@ TEST(PoolBackoffTest, ConnectFailedStartsBackoff) {
 
   auto got = pool.checkout(0, waiter(), kT0 + milliseconds(999));
   EXPECT_EQ(got.kind, Kind::kFail);
-  EXPECT_EQ(got.error, "connection refused");
+  EXPECT_EQ(got.why(), "connection refused");
   expect_stats(pool, 0, 0, 0, 0);  // a failed checkout holds nothing and is not queued
 
   EXPECT_EQ(pool.checkout(0, waiter(), kT0 + seconds(1)).kind, Kind::kConnect);
@@ -81,7 +81,7 @@ TEST(PoolBackoffTest, ConnectFailedWithNoServerLeftFailsAllWaiters) {
   for (auto& w : {w1, w2}) {
     auto got = pool.finish_wait(w, kT0);
     EXPECT_EQ(got.kind, Kind::kFail);
-    EXPECT_EQ(got.error, "password authentication failed");
+    EXPECT_EQ(got.why(), "password authentication failed");
   }
 }
 
@@ -175,12 +175,12 @@ TEST(PoolBackoffTest, GrantFailingInBackoffFailsRemainingWaiters) {
   EXPECT_EQ(w1->wakes, 1);
   auto got = pool.finish_wait(w1, kT0 + milliseconds(10));
   EXPECT_EQ(got.kind, Kind::kFail);
-  EXPECT_EQ(got.error, "down");
+  EXPECT_EQ(got.why(), "down");
   EXPECT_EQ(w2->wakes, 1);
   expect_stats(pool, 0, 0, 0, 0);
   got = pool.finish_wait(w2, kT0 + milliseconds(10));
   EXPECT_EQ(got.kind, Kind::kFail);
-  EXPECT_EQ(got.error, "down");
+  EXPECT_EQ(got.why(), "down");
 }
 
 TEST(PoolBackoffTest, GrantAfterBackoffEndsConnects) {
@@ -211,7 +211,7 @@ TEST(PoolBackoffTest, RefusedReleaseLeavingNoServerFailsWaiters) {
   for (auto& w : {w1, w2}) {
     auto got = pool.finish_wait(w, kT0 + hours(2));
     EXPECT_EQ(got.kind, Kind::kFail);
-    EXPECT_EQ(got.error, "down");
+    EXPECT_EQ(got.why(), "down");
   }
 }
 
