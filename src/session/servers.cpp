@@ -79,21 +79,42 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
   co_return co_await acquire_server(std::move(*got));
 }
 
+// A wait for a server, queued by the pool: the deadline set, then the slot to park in.
+// Nothing else runs on this thread between queueing and parking, and a wake from another
+// thread comes through the worker's mailbox: a wake cannot come before the park.
+ParkingSlot& Session::begin_wait() {
+  SessionWaiter& waiter = this->waiter();
+  waiter.end_by(pool::Clock::now() + config_->query_wait_timeout);
+  return waiter.slot;
+}
+
+// Why a wait ended with nothing: shutdown, or query_wait_timeout.
+protocol::ErrorFields Session::wait_ended_empty() const {
+  if (shutdown_) {
+    return error_fields("FATAL", sqlstate::kAdminShutdown,
+                        "terminating connection due to administrator command");
+  }
+  return error_fields(
+      "ERROR", sqlstate::kQueryCanceled,
+      "canceling statement due to query_wait_timeout: no server connection became free "
+      "within " + std::to_string(config_->query_wait_timeout.count()) + " ms");
+}
+
+// After the park: what the pool has for this session now (`woke`: the clock then).
+pool::Checkout Session::end_wait(pool::Clock::time_point woke) {
+  auto got = entry_->pool.finish_wait(request_->waiter, woke);
+  ++request_->waiter->generation;
+  return got;
+}
+
 // Goes on from what checkout_now() got: waits for a server, or opens one.
 awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Checkout got) {
-  auto& pool = entry_->pool;
-  SessionWaiter& waiter = this->waiter();
-  const auto& queued = request_->waiter;
   for (;;) {
     pool::Clock::time_point woke{};  // the clock read after a wait, for what follows it
     if (got.kind == pool::Checkout::Kind::kWait) {
-      // Nothing else runs on this thread between queueing and parking, and a wake from
-      // another thread is posted here: a wake cannot come before the park.
-      waiter.end_by(pool::Clock::now() + config_->query_wait_timeout);
-      co_await waiter.slot.park(deferred_nothrow);
+      co_await begin_wait().park(deferred_nothrow);
       woke = pool::Clock::now();
-      got = pool.finish_wait(queued, woke);
-      ++waiter.generation;
+      got = end_wait(woke);
     }
     switch (got.kind) {
       case pool::Checkout::Kind::kServer:
@@ -107,14 +128,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Ch
       case pool::Checkout::Kind::kFail:
         co_return error_fields("ERROR", sqlstate::kConnectionFailure, std::string(got.why()));
       case pool::Checkout::Kind::kWait:
-        if (shutdown_) {
-          co_return error_fields("FATAL", sqlstate::kAdminShutdown,
-                                 "terminating connection due to administrator command");
-        }
-        co_return error_fields(
-            "ERROR", sqlstate::kQueryCanceled,
-            "canceling statement due to query_wait_timeout: no server connection became free "
-            "within " + std::to_string(config_->query_wait_timeout.count()) + " ms");
+        co_return wait_ended_empty();
     }
     auto again = checkout_now(pool::Clock::now());
     if (!again) co_return std::nullopt;

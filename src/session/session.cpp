@@ -330,10 +330,33 @@ awaitable<bool> Session::acquire_later(bool read_only, std::optional<pool::Check
     failed = no_replica_error();
   } else {
     waiting_ = true;
-    if (entry_->node->replica) {  // may fall back to another node
-      failed = co_await route_and_acquire(read_only, std::move(*got));
-    } else {
-      failed = co_await acquire_server(std::move(*got));
+    bool settled = false;  // a server taken, or why not
+    if (!entry_->node->replica && got->kind == pool::Checkout::Kind::kWait) {
+      // The usual wait (every server busy) parks here, not in acquire_server's frame: a
+      // coroutine fewer per waiting request. What is not a server handed over goes on in
+      // acquire_server, as does a server found closed (after asking the pool again).
+      co_await begin_wait().park(deferred_nothrow);
+      auto woke = pool::Clock::now();
+      *got = end_wait(woke);
+      if (got->kind == pool::Checkout::Kind::kServer) {
+        if (take_server(std::move(got->server), woke)) {
+          settled = true;
+        } else if (auto again = checkout_now(pool::Clock::now())) {
+          *got = std::move(*again);
+        } else {
+          settled = true;  // an idle one this time
+        }
+      } else if (got->kind == pool::Checkout::Kind::kWait) {  // timed out, or shutdown
+        failed = wait_ended_empty();
+        settled = true;
+      }
+    }
+    if (!settled) {
+      if (entry_->node->replica) {  // may fall back to another node
+        failed = co_await route_and_acquire(read_only, std::move(*got));
+      } else {
+        failed = co_await acquire_server(std::move(*got));
+      }
     }
     waiting_ = false;
   }

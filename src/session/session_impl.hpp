@@ -191,6 +191,10 @@ class Session {
   bool take_server(std::unique_ptr<pool::PooledServer> server, pool::Clock::time_point now);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server(pool::Checkout got);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server();
+  // acquire_server's wait, in two steps around `co_await begin_wait().park(...)`.
+  ParkingSlot& begin_wait();
+  pool::Checkout end_wait(pool::Clock::time_point woke);
+  protocol::ErrorFields wait_ended_empty() const;
   awaitable<std::optional<protocol::ErrorFields>> open_server();
   // Brings the server's parameters in line with the client's (SET/RESET). False after
   // a failure (server dropped, FATAL sent).

@@ -39,8 +39,8 @@ TEST(LimitsTest, MaxClientConnections) {
 }
 
 // Every server busy for longer than query_wait_timeout: the waiting client's query gets 57014
-// (and the wait's length in the message), its session goes on, and a server that comes free
-// serves it again. Both workers take part (the waiter may be on either).
+// (and the wait's length in the message) at the deadline, not later, its session goes on, and a
+// server that comes free serves it again. Both workers take part (the waiter may be on either).
 TEST(LimitsTest, QueryWaitTimeoutRefusesTheQueryNotTheSession) {
   PgmuxConfig config = one_db_config("query_wait_timeout: 500ms\n");
   config.pool_size = 1;
@@ -60,6 +60,7 @@ TEST(LimitsTest, QueryWaitTimeoutRefusesTheQueryNotTheSession) {
   EXPECT_PRED2(contains, r.error(), "query_wait_timeout");
   EXPECT_PRED2(contains, r.error(), "500 ms");
   EXPECT_GE(waited, 450ms);
+  EXPECT_LT(waited, 900ms) << "the wait ran past its deadline (a second wait after it?)";
   EXPECT_EQ(PQstatus(waiter.conn.get()), CONNECTION_OK);
 
   ASSERT_TRUE(holder.conn.exec("COMMIT").ok());
