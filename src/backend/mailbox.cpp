@@ -62,7 +62,10 @@ void Mailbox::push(std::unique_ptr<Task> task) {
 void Mailbox::arm() {
   event_.async_read_some(asio::buffer(&count_, sizeof count_), [this](error_code ec, size_t) {
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) return;
-    if (ec) spdlog::error("worker mailbox: read failed: {}", ec.message());
+    if (ec) {  // not seen; re-arming could spin on it
+      spdlog::error("worker mailbox: read failed, no more tasks taken: {}", ec.message());
+      return;
+    }
     run_queued();
     arm();
   });

@@ -201,14 +201,10 @@ awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_and_login(
 std::shared_ptr<const ParamMap> intern_params(ParamMap map) {
   static const auto kEmpty = std::make_shared<const ParamMap>();
   if (map.empty()) return kEmpty;
-  ParamSets& table = param_sets();
-  std::lock_guard lock(table.mu);
-  auto it = table.sets.find(map);
-  if (it != table.sets.end()) {
-    if (auto live = it->second.lock()) return live;
-  }
   // The last holder's release takes the entry out, unless the same contents were interned
-  // again meanwhile (the entry then holds the new copy, which is not expired).
+  // again meanwhile (the entry then holds the new copy, which is not expired). Made before
+  // the lock is taken, so that dropping it (unused, or on an exception) never runs that
+  // release under the lock.
   std::shared_ptr<const ParamMap> made(new ParamMap(map), [](const ParamMap* p) {
     {
       ParamSets& table = param_sets();
@@ -218,7 +214,11 @@ std::shared_ptr<const ParamMap> intern_params(ParamMap map) {
     }
     delete p;
   });
+  ParamSets& table = param_sets();
+  std::lock_guard lock(table.mu);
+  auto it = table.sets.find(map);
   if (it != table.sets.end()) {
+    if (auto live = it->second.lock()) return live;
     it->second = made;
   } else {
     table.sets.emplace(std::move(map), made);
