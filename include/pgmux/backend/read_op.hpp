@@ -77,6 +77,13 @@ struct ContextServices {
   ad::scheduler* scheduler = nullptr;
 };
 
+// The services of `context` (a lookup under the service registry's mutex), for a caller
+// that keeps them: a worker, for its sockets' reads, or services_of below.
+inline ContextServices services_for(asio::execution_context& context) {
+  asio::use_service<ContextEndWatch>(context);
+  return {&asio::use_service<Reactor>(context), &asio::use_service<ad::scheduler>(context)};
+}
+
 // The services of the socket's io_context. The lookup takes the service registry's
 // mutex, so each thread keeps the last answer (one io_context per worker thread), and
 // asks again when the context differs or any context has ended since.
@@ -88,9 +95,7 @@ inline const ContextServices& services_of(tcp::socket& socket) {
       asio::query(SocketAccess::executor(socket), asio::execution::context);
   uint64_t epoch = g_contexts_ended.load(std::memory_order_acquire);
   if (&context != cached_context || epoch != cached_epoch) {
-    asio::use_service<ContextEndWatch>(context);
-    cached.reactor = &asio::use_service<Reactor>(context);
-    cached.scheduler = &asio::use_service<ad::scheduler>(context);
+    cached = services_for(context);
     cached_context = &context;
     cached_epoch = epoch;
   }
@@ -98,13 +103,6 @@ inline const ContextServices& services_of(tcp::socket& socket) {
 }
 
 inline Reactor& reactor_of(tcp::socket& socket) { return *services_of(socket).reactor; }
-
-// The services of `context`, for a caller that keeps them (a worker, for its sockets'
-// reads: no lookup per read).
-inline ContextServices services_for(asio::io_context& context) {
-  asio::use_service<ContextEndWatch>(context);
-  return {&asio::use_service<Reactor>(context), &asio::use_service<ad::scheduler>(context)};
-}
 
 // Whether this thread is running `scheduler`'s event loop. A read initiated there is
 // awaited by a coroutine of that same io_context (a coroutine runs on its executor's

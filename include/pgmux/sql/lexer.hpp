@@ -119,8 +119,9 @@ inline bool Token::is_keyword(std::string_view keyword) const {
 // against on every Query: `SET`/`RESET` (pgmux.route), the statements transaction
 // pooling refuses. may_lead(text) is false when the first token of `text` is certainly
 // none of them: a plain word compared with the keywords starting with its first letter,
-// eight letters in one 64-bit compare each (no word scan, no per-letter loop). True when it is one of them
-// or may be (a comment, a quote or a symbol first): the caller then asks a Lexer.
+// eight letters in one 64-bit compare each (no word scan, no per-letter loop). True when
+// it is one of them or may be (a comment, a quote or a symbol first): the caller then
+// asks a Lexer.
 class LeadingKeywords {
  public:
   template <typename... Words>

@@ -66,20 +66,21 @@ TEST(MailboxTest, TasksFromManyThreadsRunOnTheLoopOnceEachInPosterOrder) {
 
 TEST(MailboxTest, PostedBeforeTheLoopRunsAndFromATask) {
   Loop loop;
-  std::vector<int> order;
+  std::vector<int> order;  // touched on the loop's thread, read after the join
+  std::atomic<bool> third{false};
   loop.mailbox->post([&] {
     order.push_back(1);
-    loop.mailbox->post([&] { order.push_back(3); });  // to its own mailbox: runs later
+    loop.mailbox->post([&] {  // to its own mailbox: runs later
+      order.push_back(3);
+      third = true;
+    });
     order.push_back(2);
   });
   loop.start();
-  // The loop is idle in between: the second task woke it again.
-  loop.mailbox->post([&] { loop.mailbox->post([&] { order.push_back(4); }); });
+  while (!third) std::this_thread::yield();
+  // The loop took its queue since: this post must wake it again.
+  loop.mailbox->post([&] { order.push_back(4); });
   loop.stop_and_join();
-  // The stop task was queued before the last inner post ran: run the loop once more.
-  loop.io.restart();
-  loop.thread = std::thread([&] { loop.io.poll(); });
-  loop.thread.join();
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4}));
 }
 
