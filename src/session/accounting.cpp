@@ -94,7 +94,13 @@ void Session::note_statement(char type, std::string_view body) {
   // (Appended to the empty strings, which keep their capacity from request to request:
   // append is a third of assign's cost.)
   if (type == protocol::msg::kQuery) {
-    text.append(cstring_at(body.substr(0, kStatementMax)));
+    // A whole Query ends with its text's NUL: no search for it. (A NUL inside is a
+    // protocol error the server reports; log_slow_query cuts the text there.)
+    if (!body.empty() && body.back() == '\0' && body.size() <= kStatementMax + 1) {
+      text.append(body.data(), body.size() - 1);
+    } else {
+      text.append(cstring_at(body.substr(0, kStatementMax)));
+    }
   } else if (type == protocol::msg::kParse) {
     std::string_view rest = body.substr(std::min(body.size(), cstring_at(body).size() + 1));
     text.append(cstring_at(rest.substr(0, kStatementMax)));
@@ -118,6 +124,7 @@ void Session::log_slow_query(std::chrono::nanoseconds took) {
     }
     if (text.empty()) text = "(prepared statement \"" + name + "\")";
   }
+  text.resize(cstring_at(text).size());
   if (text.empty()) text = "(statement text not captured)";
   text = config_->log_query_literals ? sql::truncate_utf8(text, kStatementMax)
                                      : sql::redact_literals(text, kStatementMax);

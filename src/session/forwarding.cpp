@@ -40,9 +40,7 @@ std::string server_statement_name(std::string_view query, std::string_view types
 // Why a statement cannot run under this pool mode, or empty. Looks at the first
 // keywords only (comments and white space skipped by the SQL lexer).
 std::string refusal_for(std::string_view query, config::PoolMode mode) {
-  static constexpr sql::LeadingKeywords kRefused("PREPARE", "EXECUTE", "DEALLOCATE", "LISTEN",
-                                                  "BEGIN", "START");
-  if (!kRefused.may_lead(query)) return {};
+  if (!kRefusedWords.may_lead(query)) return {};
   sql::Lexer lexer(query);
   sql::Token first = lexer.next();
   if (first.is_keyword("PREPARE") || first.is_keyword("EXECUTE")) {
@@ -164,6 +162,7 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
     c_remaining_ = header.length - 4;
   }
   close_run(pos);
+  plain_query_ = nullptr;
   return pos;
 }
 
@@ -192,6 +191,7 @@ Session::Rewrite Session::rewrite_client_message(std::string_view at,
 }
 
 Session::Rewrite Session::rewrite_query(std::string_view at, const protocol::Header& header) {
+  if (at.data() == plain_query_) return {};  // client_step looked at its first word
   size_t want = std::min(header.wire_size(), protocol::kHeaderSize + kQueryPrefix);
   if (at.size() < want) return {Rewrite::kNeedMore};
   std::string_view text = at.substr(protocol::kHeaderSize, want - protocol::kHeaderSize);

@@ -209,8 +209,11 @@ bool Session::answer_route_setting(const protocol::Header& header) {
   if (header.type != protocol::msg::kQuery || cin_.size() < header.wire_size()) return false;
   std::string_view text = cin_.readable().substr(protocol::kHeaderSize, header.length - 4);
   if (!text.empty() && text.back() == '\0') text.remove_suffix(1);
-  static constexpr sql::LeadingKeywords kSetOrReset("SET", "RESET");
-  if (!kSetOrReset.may_lead(text)) return false;
+  if (!kActedOnWords.may_lead(text)) {
+    plain_query_ = cin_.readable().data();
+    return false;
+  }
+  if (!kRouteSettingWords.may_lead(text)) return false;
   sql::Lexer lexer(text);
   sql::Token verb = lexer.next();
   bool reset = verb.is_keyword("RESET");

@@ -97,6 +97,7 @@ awaitable<void> Session::run(std::unique_ptr<tcp::socket> socket, Worker& worker
 }
 
 Session::ClientStep Session::client_step() {
+  plain_query_ = nullptr;
   auto header = protocol::parse_header(cin_.readable(), config_->max_message_size);
   if (header.status == protocol::FrameStatus::kFrame) {
     if (header.type == protocol::msg::kTerminate) return ClientStep::kEnd;

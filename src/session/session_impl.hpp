@@ -18,6 +18,7 @@
 #include "pgmux/backend/server_connection.hpp"
 #include "pgmux/protocol/messages.hpp"
 #include "pgmux/session/runtime.hpp"
+#include "pgmux/sql/lexer.hpp"
 #include "pgmux/util/buffer.hpp"
 #include "pgmux/util/fifo.hpp"
 
@@ -25,6 +26,17 @@ namespace pgmux::session {
 
 // How much a read of a client or server socket asks room for.
 constexpr size_t kReadChunk = 16 * 1024;
+
+// The first words of a Query that pgmux acts on: `SET`/`RESET pgmux.route`, answered
+// by pgmux at idle (answer_route_setting), and the statements a pool mode refuses
+// (refusal_for). Every Query is looked at once with all of them (kActedOnWords): a
+// Query led by none of them skips both checks.
+inline constexpr sql::LeadingKeywords kRouteSettingWords("SET", "RESET");
+inline constexpr sql::LeadingKeywords kRefusedWords("PREPARE", "EXECUTE", "DEALLOCATE",
+                                                    "LISTEN", "BEGIN", "START");
+inline constexpr sql::LeadingKeywords kActedOnWords("SET", "RESET", "PREPARE", "EXECUTE",
+                                                    "DEALLOCATE", "LISTEN", "BEGIN", "START");
+static_assert(kActedOnWords.covers(kRouteSettingWords) && kActedOnWords.covers(kRefusedWords));
 
 // An ErrorResponse's fields (session.cpp).
 protocol::ErrorFields error_fields(std::string_view severity, std::string_view code,
@@ -398,6 +410,10 @@ class Session {
   std::string scratch_;
   std::vector<std::pair<size_t, size_t>> runs_;
   size_t c_skip_ = 0;  // bytes of a replaced client message still to drop
+  // The Query at the head of cin_ that client_step found led by none of kActedOnWords,
+  // or null: rewrite_query skips its refusal check for it. Set by client_step for its
+  // request only, cleared by the next client_step and by every scan_client.
+  const char* plain_query_ = nullptr;
 
   // Attached phase state.
   std::unique_ptr<backend::ServerConnection> server_;

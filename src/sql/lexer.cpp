@@ -253,7 +253,11 @@ bool LeadingKeywords::may_lead(std::string_view text) const {
   while (i < n && has(text[i], kSpaceBit)) ++i;
   if (i == n || !has(text[i], kStartBit)) return true;  // not a plain word: a Lexer decides
   uint64_t word = 0;  // the next eight bytes (zeros past the end), letters in lower case
-  std::memcpy(&word, text.data() + i, std::min<size_t>(8, n - i));
+  if (n - i >= 8) {
+    std::memcpy(&word, text.data() + i, 8);  // one load
+  } else {
+    std::memcpy(&word, text.data() + i, n - i);
+  }
   word |= 0x2020202020202020u;  // maps exactly the letters onto the lower-case letters
   const unsigned letter = static_cast<unsigned>((word >> first_shift()) & 0xff) - 'a';
   if (letter >= by_letter_.size()) return false;  // '_', a digit or a byte >= 0x80 first

@@ -1,6 +1,6 @@
 // What pgmux refuses, and how: SQL PREPARE and LISTEN in transaction mode (0A000, while session
-// mode runs PREPARE normally), a client message over max_message_size (08P01, only that
-// connection closes) and replication connections.
+// mode runs PREPARE normally; each of several Queries sent together), a client message over
+// max_message_size (08P01, only that connection closes) and replication connections.
 // Thread-safety: single-threaded tests.
 #include "harness.hpp"
 
@@ -60,6 +60,35 @@ TEST(RefusalTest, ListenRefusedInTransactionMode) {
   ASSERT_FALSE(r.ok()) << "LISTEN succeeded in transaction mode";
   EXPECT_EQ(r.sqlstate(), "0A000") << r.error();
   EXPECT_PRED2(contains, lower(r.error()), "listen");
+}
+
+// Queries that arrive together (one write, one read) are each checked: the first word
+// of the Query at the head is looked at while the session is idle and that answer
+// serves the relay only for that Query, not for the ones behind it.
+TEST(RefusalTest, EveryQueryOfOneWriteIsChecked) {
+  PgmuxConfig config = config_for("transaction");
+  config.users = PgmuxConfig::trust_users();
+  PgmuxProcess pgmux(config);
+  ASSERT_TRUE(pgmux.start());
+  RawConn raw;
+  ASSERT_TRUE(raw.login(pgmux.port(), {{"user", kScramUser}, {"database", kDb}})) << raw.problem();
+  ASSERT_TRUE(raw.send(fe::query("SELECT 1") + fe::query("PREPARE p (int) AS SELECT $1") +
+                       fe::query("LISTEN some_channel") + fe::query("SELECT 2")));
+  std::vector<RawMessage> first = raw.read_until_ready(5s);
+  EXPECT_EQ(message_types(first), "TDCZ");
+  for (const char* refused : {"PREPARE", "LISTEN"}) {
+    std::vector<RawMessage> answer = raw.read_until_ready(5s);
+    ASSERT_EQ(message_types(answer), "EZ") << refused << " was not refused";
+    EXPECT_EQ(error_fields(answer[0].body)['C'], "0A000");
+    EXPECT_PRED2(contains, error_fields(answer[0].body)['M'], refused);
+  }
+  std::vector<RawMessage> last = raw.read_until_ready(5s);
+  ASSERT_EQ(message_types(last), "TDCZ");
+  EXPECT_EQ(data_row_values(last[1].body), std::vector<std::string>{"2"});
+  // And a refused Query at the head, with a plain one behind it.
+  ASSERT_TRUE(raw.send(fe::query("PREPARE q (int) AS SELECT $1") + fe::query("SELECT 3")));
+  EXPECT_EQ(message_types(raw.read_until_ready(5s)), "EZ");
+  EXPECT_EQ(message_types(raw.read_until_ready(5s)), "TDCZ");
 }
 
 TEST(RefusalTest, OversizedMessageClosesOnlyThatConnection) {

@@ -135,6 +135,20 @@ class LeadingKeywords {
     }
   }
   bool may_lead(std::string_view text) const;
+  // Whether every keyword of `other` is one of these: then "none of these may lead"
+  // answers for `other` too.
+  consteval bool covers(const LeadingKeywords& other) const {
+    for (size_t k = 0; k < other.count_; ++k) {
+      bool found = false;
+      for (size_t j = 0; j < count_; ++j) {
+        found = found || (entries_[j].pattern == other.entries_[k].pattern &&
+                          entries_[j].mask == other.entries_[k].mask &&
+                          entries_[j].size == other.entries_[k].size);
+      }
+      if (!found) return false;
+    }
+    return true;
+  }
 
  private:
   static constexpr size_t kMax = 10;

@@ -500,5 +500,20 @@ TEST(LeadingKeywords, Examples) {
   EXPECT_FALSE(kLong.may_lead("DEALLOCA"));
 }
 
+// covers(): every keyword of the other set is one of these (case aside); a keyword
+// sharing only its first eight letters, or a prefix, is another keyword.
+TEST(LeadingKeywords, Covers) {
+  static constexpr LeadingKeywords kBoth("SET", "RESET", "DEALLOCATE");
+  static_assert(kBoth.covers(LeadingKeywords("reset", "SET")));
+  static_assert(kBoth.covers(LeadingKeywords("deallocate")));
+  static_assert(kBoth.covers(kBoth));
+  static_assert(!kBoth.covers(LeadingKeywords("SET", "START")));
+  static_assert(!kBoth.covers(LeadingKeywords("SE")));
+  static_assert(!kBoth.covers(LeadingKeywords("DEALLOCATES")));
+  static_assert(!LeadingKeywords("SET").covers(kBoth));
+  // (consteval: a wrong answer fails the build; this test only names the cases.)
+  EXPECT_TRUE(kBoth.covers(LeadingKeywords("RESET")));
+}
+
 }  // namespace
 }  // namespace pgmux::sql
