@@ -77,12 +77,25 @@ awaitable<error_code> write_rest(tcp::socket& socket, std::vector<asio::const_bu
   co_return ec;
 }
 
+error_code send_at_once(tcp::socket& socket, asio::const_buffer& buffer) {
+  for (;;) {
+    long n = nocancel::send(socket.native_handle(), buffer.data(), buffer.size(),
+                            MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) {
+      buffer += static_cast<size_t>(n);
+      return {};
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
+    return error_code(errno, asio::error::get_system_category());
+  }
+}
+
 awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::const_buffer buffer) {
-  error_code ec;
-  size_t offered;
-  size_t sent = send_now(socket, &buffer, 1, ec, offered);
-  if (ec || sent == buffer.size()) co_return std::tuple{ec, sent};
-  buffer += sent;
+  const size_t total = buffer.size();
+  if (auto ec = send_at_once(socket, buffer)) co_return std::tuple{ec, total - buffer.size()};
+  if (buffer.size() == 0) co_return std::tuple{error_code{}, total};
+  const size_t sent = total - buffer.size();
   auto [wec, rest] = co_await asio::async_write(socket, buffer, use_nothrow);
   co_return std::tuple{wec, sent + rest};
 }

@@ -220,6 +220,46 @@ std::optional<PumpEnd> Session::transaction_end() {
 }
 
 // runs_ (pieces of the server's buffer at `base`) as one gathered write to the client.
+namespace {
+
+// Sends `buffer` now; what the socket did not take goes into `rest` (returned), else null.
+std::vector<asio::const_buffer>* send_one(tcp::socket& socket, asio::const_buffer buffer,
+                                          std::vector<asio::const_buffer>& rest,
+                                          error_code& ec) {
+  ec = send_at_once(socket, buffer);
+  if (ec || buffer.size() == 0) return nullptr;
+  rest.assign(1, buffer);
+  return &rest;
+}
+
+std::vector<asio::const_buffer>* send_list(tcp::socket& socket,
+                                           std::vector<asio::const_buffer>& buffers,
+                                           error_code& ec) {
+  ec = send_at_once(socket, buffers);
+  return ec || buffers.empty() ? nullptr : &buffers;
+}
+
+}  // namespace
+
+std::vector<asio::const_buffer>* Session::send_segments(error_code& ec) {
+  if (segments_.size() == 1 && !segments_[0].scratch) {
+    const Segment& seg = segments_[0];
+    shard_->bytes_received.add(seg.length);
+    return send_one(server_->socket(), asio::buffer(cin_.readable().data() + seg.offset, seg.length),
+                    request().gather, ec);
+  }
+  return send_list(server_->socket(), segments_to_send(), ec);
+}
+
+std::vector<asio::const_buffer>* Session::send_runs(const char* base, error_code& ec) {
+  if (runs_.size() == 1) {
+    const auto [offset, length] = runs_[0];
+    shard_->bytes_sent.add(length);
+    return send_one(client_, asio::buffer(base + offset, length), request().gather_out, ec);
+  }
+  return send_list(client_, runs_to_send(base), ec);
+}
+
 std::vector<asio::const_buffer>& Session::runs_to_send(const char* base) {
   auto& gather_out = request().gather_out;
   gather_out.clear();

@@ -237,10 +237,8 @@ awaitable<void> Session::serve_client() {
           client_batch(batch);
           send_clock_ = {};
           if (!segments_.empty()) {
-            auto& out = segments_to_send();
-            ec = send_at_once(server_->socket(), out);
-            if (!ec && !out.empty()) {
-              ec = co_await write_rest(server_->socket(), out);
+            if (auto* rest = send_segments(ec)) {
+              ec = co_await write_rest(server_->socket(), *rest);
               ready_clock_ = {};
             }
             if (ec) {
@@ -277,10 +275,8 @@ awaitable<void> Session::serve_client() {
         }
         if (!runs_.empty()) {
           retry_capture_ = false;  // the client has seen part of the answer
-          auto& out = runs_to_send(in.readable().data());
-          ec = send_at_once(client_, out);
-          if (!ec && !out.empty()) {
-            ec = co_await write_rest(client_, out);
+          if (auto* rest = send_runs(in.readable().data(), ec)) {
+            ec = co_await write_rest(client_, *rest);
             ready_clock_ = {};
           }
           if (ec) {

@@ -246,6 +246,11 @@ class Session {
   awaitable<PumpEnd> server_to_client();
   std::vector<asio::const_buffer>& segments_to_send();
   std::vector<asio::const_buffer>& runs_to_send(const char* base);
+  // The relay's sends: segments_ to the server, runs_ (of `base`) to the client, as much
+  // as the socket takes now (one piece, the usual case, without building a list). What
+  // is left to write (for write_rest), or null when all went (or `ec` says it failed).
+  std::vector<asio::const_buffer>* send_segments(error_code& ec);
+  std::vector<asio::const_buffer>* send_runs(const char* base, error_code& ec);
   std::optional<PumpEnd> transaction_end();
   // ---- forwarding (forwarding.cpp) ----
   // Walks client bytes: counts requests, renames prepared statements, replaces

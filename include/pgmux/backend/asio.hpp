@@ -70,6 +70,8 @@ awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::co
 // frame holds no write operation (a session's frame lives as long as its client).
 error_code send_at_once(tcp::socket& socket, std::vector<asio::const_buffer>& buffers);
 awaitable<error_code> write_rest(tcp::socket& socket, std::vector<asio::const_buffer>& buffers);
+// The same for one buffer (a send(2), no list): `buffer` is left holding what was not sent.
+error_code send_at_once(tcp::socket& socket, asio::const_buffer& buffer);
 
 // Runs `op`; if it has not finished after `timeout`, cancels it and returns nullopt.
 template <class T>
