@@ -259,7 +259,11 @@ Pool::WaiterQueue::iterator Pool::waiter_for_locked(const PooledServer& server) 
 
 void Pool::grant_waiter_locked(WaiterQueue::iterator it, std::unique_ptr<PooledServer> server) {
   auto waiter = std::move(it->first);
-  waiters_.erase(it);
+  if (it == waiters_.begin()) {
+    waiters_.pop_front();  // the usual case, without erase's general moves
+  } else {
+    waiters_.erase(it);
+  }
   waiter->queued_ = false;
   if (server) {
     if (waiter->worker_ != server->worker) server->leave_worker();

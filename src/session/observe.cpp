@@ -67,8 +67,7 @@ void PauseGate::resume(const std::string& database) {
   for (auto& w : woken) w->wake();
 }
 
-bool PauseGate::paused(std::string_view database) const {
-  if (!any_.load(std::memory_order_acquire)) return false;
+bool PauseGate::paused_locked(std::string_view database) const {
   std::lock_guard lock(mu_);
   return all_ || databases_.count(database) != 0;
 }

@@ -35,9 +35,9 @@ void Session::release_request() {
   request_.reset();
 }
 
-SessionWaiter& Session::waiter() {
+SessionWaiter& Session::make_waiter() {
   auto& w = request().waiter;
-  if (!w) w = std::make_shared<SessionWaiter>(worker_);
+  w = std::make_shared<SessionWaiter>(worker_);
   return *w;
 }
 

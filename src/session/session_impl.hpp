@@ -193,7 +193,11 @@ class Session {
   RequestState& request() { return request_ ? *request_ : take_request(); }
   RequestState& take_request();
   void release_request();
-  SessionWaiter& waiter();
+  SessionWaiter& waiter() {
+    RequestState& r = request();
+    return r.waiter ? *r.waiter : make_waiter();
+  }
+  SessionWaiter& make_waiter();
   // Gets a server for this client (servers.cpp, as are release_server() and the other
   // ways a server is given back): checkout_now() takes an idle one if the pool has
   // it, acquire_server() goes on from the pool's answer otherwise (waiting, or opening a

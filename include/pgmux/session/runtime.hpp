@@ -107,7 +107,9 @@ class PauseGate {
   // Ends the pause of `database` (empty: every pause) and wakes every waiting session
   // (each checks again).
   void resume(const std::string& database);
-  bool paused(std::string_view database) const;
+  bool paused(std::string_view database) const {
+    return any_.load(std::memory_order_acquire) && paused_locked(database);
+  }
   // When `database` is paused, keeps `waiter` to be woken by a resume and returns true.
   bool hold(std::string_view database, const std::shared_ptr<pool::Waiter>& waiter);
   void forget(const pool::Waiter* waiter);
@@ -115,6 +117,7 @@ class PauseGate {
   std::set<std::string, std::less<>> paused_databases() const;
 
  private:
+  bool paused_locked(std::string_view database) const;  // takes mu_
   mutable std::mutex mu_;
   std::atomic<bool> any_{false};
   bool all_ = false;

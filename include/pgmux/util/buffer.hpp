@@ -121,6 +121,19 @@ class Buffer {
 
   void reserve_tail(size_t n) {
     if (cap_ - end_ >= n) return;
+    // Empty and without a block (given back while idle): a block from the free list,
+    // the usual case of a read after a release, kept inline.
+    if (begin_ == end_ && !holds_block() && n <= kDefaultCapacity) {
+      if (auto& blocks = free_blocks(); blocks.head) {
+        data_ = blocks.pop();
+        cap_ = kDefaultCapacity;
+        begin_ = end_ = 0;
+        return;
+      }
+    }
+    grow(n);
+  }
+  [[gnu::noinline]] void grow(size_t n) {
     size_t used = end_ - begin_;
     if (begin_ > 0 && cap_ - used >= n) {
       std::memmove(data_, data_ + begin_, used);
