@@ -248,6 +248,7 @@ void Pool::grant_next_waiter_locked(std::unique_ptr<PooledServer> server) {
 
 Pool::WaiterQueue::iterator Pool::waiter_for_locked(const PooledServer& server) {
   auto oldest = waiters_.begin();
+  if (oldest->first->worker_ == server.worker) return oldest;  // (one worker: always)
   size_t scanned = 0;
   for (auto it = oldest; it != waiters_.end() && scanned < kLocalGrantScan &&
                          it->second - oldest->second < kLocalGrantWindow;

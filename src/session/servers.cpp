@@ -82,9 +82,9 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server() {
 // A wait for a server, queued by the pool: the deadline set, then the slot to park in.
 // Nothing else runs on this thread between queueing and parking, and a wake from another
 // thread comes through the worker's mailbox: a wake cannot come before the park.
-ParkingSlot& Session::begin_wait() {
+ParkingSlot& Session::begin_wait(pool::Clock::time_point asked) {
   SessionWaiter& waiter = this->waiter();
-  waiter.end_by(pool::Clock::now() + config_->query_wait_timeout);
+  waiter.end_by(asked + config_->query_wait_timeout);
   return waiter.slot;
 }
 
@@ -112,7 +112,7 @@ awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Ch
   for (;;) {
     pool::Clock::time_point woke{};  // the clock read after a wait, for what follows it
     if (got.kind == pool::Checkout::Kind::kWait) {
-      co_await begin_wait().park(deferred_nothrow);
+      co_await begin_wait(pool::Clock::now()).park(deferred_nothrow);
       woke = pool::Clock::now();
       got = end_wait(woke);
     }

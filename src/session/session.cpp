@@ -323,6 +323,7 @@ awaitable<void> Session::serve_client() {
 awaitable<bool> Session::acquire_later(bool read_only, std::optional<pool::Checkout>& got,
                                        pool::Clock::time_point asked) {
   std::optional<protocol::ErrorFields> failed;
+  pool::Clock::time_point served_at{};  // the clock read when a handed-over server was taken
   if (!got) {
     failed = no_replica_error();
   } else {
@@ -331,13 +332,15 @@ awaitable<bool> Session::acquire_later(bool read_only, std::optional<pool::Check
     if (!entry_->node->replica && got->kind == pool::Checkout::Kind::kWait) {
       // The usual wait (every server busy) parks here, not in acquire_server's frame: a
       // coroutine fewer per waiting request. What is not a server handed over goes on in
-      // acquire_server, as does a server found closed (after asking the pool again).
-      co_await begin_wait().park(deferred_nothrow);
+      // acquire_server, as does a server found closed (after asking the pool again). The
+      // wait is timed from `asked` (read when the pool was asked, in this handler run).
+      co_await begin_wait(asked).park(deferred_nothrow);
       auto woke = pool::Clock::now();
       *got = end_wait(woke);
       if (got->kind == pool::Checkout::Kind::kServer) {
         if (take_server(std::move(got->server), woke)) {
           settled = true;
+          served_at = woke;
         } else if (auto again = checkout_now(pool::Clock::now())) {
           *got = std::move(*again);
         } else {
@@ -361,7 +364,7 @@ awaitable<bool> Session::acquire_later(bool read_only, std::optional<pool::Check
     co_await reject_request(*failed);
     co_return false;
   }
-  auto waited = pool::Clock::now() - asked;
+  auto waited = (served_at != pool::Clock::time_point{} ? served_at : pool::Clock::now()) - asked;
   shard_->wait_time_us.add(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
   shard_->wait_duration.observe(waited);

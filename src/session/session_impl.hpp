@@ -208,7 +208,7 @@ class Session {
   awaitable<std::optional<protocol::ErrorFields>> acquire_server(pool::Checkout got);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server();
   // acquire_server's wait, in two steps around `co_await begin_wait().park(...)`.
-  ParkingSlot& begin_wait();
+  ParkingSlot& begin_wait(pool::Clock::time_point asked);  // times out query_wait_timeout after
   pool::Checkout end_wait(pool::Clock::time_point woke);
   protocol::ErrorFields wait_ended_empty() const;
   awaitable<std::optional<protocol::ErrorFields>> open_server();
