@@ -148,12 +148,13 @@ bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
 // read whose replica dies before anything reached the client is sent again once, to
 // another node. The usual request (an idle server in the pool, in line with the
 // client's settings, a plain round trip) runs in this frame alone: it awaits only the
-// reads and writes of the relay below, and every step that may wait is a coroutine of
-// its own, entered only when it has to wait. (A coroutine per request and one for the
-// relay cost about 200 instructions per transaction each: frame, resumption, return.)
-// This frame lives as long as the client, so it is part of an idle client's memory
-// (about 750 bytes): what is awaited here is kept few (one read for both sockets in the
-// relay; a write the socket did not take at once goes to a coroutine of its own).
+// reads and writes of the relay below and, when every server is busy, the pool's
+// hand-over of one; every other step that may wait is a coroutine of its own, entered
+// only when it has to wait. (A coroutine per request and one for the relay cost about
+// 200 instructions per transaction each: frame, resumption, return.) This frame lives
+// as long as the client, so it is part of an idle client's memory (about 750 bytes):
+// what is awaited here is kept few (one read for both sockets in the relay; a write the
+// socket did not take at once goes to a coroutine of its own).
 awaitable<void> Session::serve_client() {
   for (;;) {
     auto step = client_step();
@@ -194,11 +195,33 @@ awaitable<void> Session::serve_client() {
       std::optional<pool::Checkout> got;
       if (node) got = checkout_now(asked);
       if (!node || got) {  // no idle server (or no node for a read): wait, connect or fail
-        if (!co_await acquire_later(read_only, got, asked)) {
+        bool acquired = false;
+        if (node && !entry_->node->replica && got->kind == pool::Checkout::Kind::kWait) {
+          // The usual wait (every server busy) parks in this frame: no coroutine per
+          // waiting request. The wait is timed from `asked` (read when the pool was
+          // asked, in this handler run). What is not a server handed over goes on in
+          // acquire_later, as does a server found closed (after asking the pool again).
+          waiting_ = true;
+          co_await begin_wait(asked).park(deferred_nothrow);
+          const auto woke = pool::Clock::now();
+          const AfterPark after = after_park(*got, woke);
+          if (after == AfterPark::kTaken) {
+            waiting_ = false;
+            note_wait(woke - asked);
+            acquired = true;
+            asked = woke;  // a reading of this handler run again
+          } else {
+            acquired = co_await acquire_later(read_only, got, asked, after == AfterPark::kEmpty);
+            asked = {};
+          }
+        } else {
+          acquired = co_await acquire_later(read_only, got, asked, false);
+          asked = {};  // no longer a reading of this handler run (send_clock_ below)
+        }
+        if (!acquired) {
           if (shutdown_) next = Next::kEnd;
           break;
         }
-        asked = {};  // no longer a reading of this handler run (send_clock_ below)
       } else {
         shard_->wait_duration.observe(pool::Clock::duration::zero());
       }
@@ -317,57 +340,51 @@ awaitable<void> Session::serve_client() {
   }
 }
 
-// serve_client's wait for a server when the pool had no idle one (`got`: what it said)
-// or reads had no node (`got` empty). False when the request was refused
-// (reject_request).
+// After serve_client's park: the server handed over is taken (kTaken); a server found
+// closed makes the pool asked again (kTaken with an idle one, else kGoOn with its
+// answer in `got`); kEmpty when the wait ended with nothing; kGoOn with a connect slot
+// or a failure.
+Session::AfterPark Session::after_park(pool::Checkout& got, pool::Clock::time_point woke) {
+  got = end_wait(woke);
+  if (got.kind == pool::Checkout::Kind::kWait) return AfterPark::kEmpty;  // timed out, shutdown
+  if (got.kind != pool::Checkout::Kind::kServer) return AfterPark::kGoOn;
+  if (take_server(std::move(got.server), woke)) return AfterPark::kTaken;
+  auto again = checkout_now(pool::Clock::now());
+  if (!again) return AfterPark::kTaken;  // an idle one this time
+  got = std::move(*again);
+  return AfterPark::kGoOn;
+}
+
+void Session::note_wait(pool::Clock::duration waited) {
+  shard_->wait_time_us.add(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
+  shard_->wait_duration.observe(waited);
+}
+
+// serve_client's way to a server when the pool had no idle one (`got`: what it said; or
+// what came after serve_client's own wait, which `ended_empty`), or reads had no node
+// (`got` empty). False when the request was refused (reject_request).
 awaitable<bool> Session::acquire_later(bool read_only, std::optional<pool::Checkout>& got,
-                                       pool::Clock::time_point asked) {
+                                       pool::Clock::time_point asked, bool ended_empty) {
   std::optional<protocol::ErrorFields> failed;
-  pool::Clock::time_point served_at{};  // the clock read when a handed-over server was taken
   if (!got) {
     failed = no_replica_error();
+  } else if (ended_empty) {
+    failed = wait_ended_empty();
   } else {
     waiting_ = true;
-    bool settled = false;  // a server taken, or why not
-    if (!entry_->node->replica && got->kind == pool::Checkout::Kind::kWait) {
-      // The usual wait (every server busy) parks here, not in acquire_server's frame: a
-      // coroutine fewer per waiting request. What is not a server handed over goes on in
-      // acquire_server, as does a server found closed (after asking the pool again). The
-      // wait is timed from `asked` (read when the pool was asked, in this handler run).
-      co_await begin_wait(asked).park(deferred_nothrow);
-      auto woke = pool::Clock::now();
-      *got = end_wait(woke);
-      if (got->kind == pool::Checkout::Kind::kServer) {
-        if (take_server(std::move(got->server), woke)) {
-          settled = true;
-          served_at = woke;
-        } else if (auto again = checkout_now(pool::Clock::now())) {
-          *got = std::move(*again);
-        } else {
-          settled = true;  // an idle one this time
-        }
-      } else if (got->kind == pool::Checkout::Kind::kWait) {  // timed out, or shutdown
-        failed = wait_ended_empty();
-        settled = true;
-      }
+    if (entry_->node->replica) {  // may fall back to another node
+      failed = co_await route_and_acquire(read_only, std::move(*got));
+    } else {
+      failed = co_await acquire_server(std::move(*got));
     }
-    if (!settled) {
-      if (entry_->node->replica) {  // may fall back to another node
-        failed = co_await route_and_acquire(read_only, std::move(*got));
-      } else {
-        failed = co_await acquire_server(std::move(*got));
-      }
-    }
-    waiting_ = false;
   }
+  waiting_ = false;
   if (failed) {
     co_await reject_request(*failed);
     co_return false;
   }
-  auto waited = (served_at != pool::Clock::time_point{} ? served_at : pool::Clock::now()) - asked;
-  shard_->wait_time_us.add(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
-  shard_->wait_duration.observe(waited);
+  note_wait(pool::Clock::now() - asked);
   co_return true;
 }
 

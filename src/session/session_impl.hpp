@@ -303,8 +303,13 @@ class Session {
                                                                     pool::Checkout got);
   enum class Next { kContinue, kEnd };
   awaitable<void> serve_client();
+  // After serve_client's wait for a server handed over: taken, the wait ended with
+  // nothing (timeout, shutdown), or `got` is what to go on with (acquire_later).
+  enum class AfterPark { kTaken, kEmpty, kGoOn };
+  AfterPark after_park(pool::Checkout& got, pool::Clock::time_point woke);
   awaitable<bool> acquire_later(bool read_only, std::optional<pool::Checkout>& got,
-                                pool::Clock::time_point asked);
+                                pool::Clock::time_point asked, bool ended_empty);
+  void note_wait(pool::Clock::duration waited);
   void retry_elsewhere();
   awaitable<Next> end_request(PumpEnd end, bool read_only);
   awaitable<bool> read_client_more();
