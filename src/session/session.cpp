@@ -152,7 +152,7 @@ bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
 // hand-over of one; every other step that may wait is a coroutine of its own, entered
 // only when it has to wait. (A coroutine per request and one for the relay cost about
 // 200 instructions per transaction each: frame, resumption, return.) This frame lives
-// as long as the client, so it is part of an idle client's memory (about 750 bytes):
+// as long as the client, so it is part of an idle client's memory (about 860 bytes):
 // what is awaited here is kept few (one read for both sockets in the relay; a write the
 // socket did not take at once goes to a coroutine of its own).
 awaitable<void> Session::serve_client() {
