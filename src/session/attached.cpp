@@ -219,7 +219,6 @@ std::optional<PumpEnd> Session::transaction_end() {
   return std::nullopt;
 }
 
-// runs_ (pieces of the server's buffer at `base`) as one gathered write to the client.
 namespace {
 
 // Sends `buffer` now; what the socket did not take goes into `rest` (returned), else null.
@@ -245,7 +244,8 @@ std::vector<asio::const_buffer>* Session::send_segments(error_code& ec) {
   if (segments_.size() == 1 && !segments_[0].scratch) {
     const Segment& seg = segments_[0];
     shard_->bytes_received.add(seg.length);
-    return send_one(server_->socket(), asio::buffer(cin_.readable().data() + seg.offset, seg.length),
+    return send_one(server_->socket(),
+                    asio::buffer(cin_.readable().data() + seg.offset, seg.length),
                     request().gather, ec);
   }
   return send_list(server_->socket(), segments_to_send(), ec);
@@ -260,6 +260,7 @@ std::vector<asio::const_buffer>* Session::send_runs(const char* base, error_code
   return send_list(client_, runs_to_send(base), ec);
 }
 
+// runs_ (pieces of the server's buffer at `base`) as one gathered write to the client.
 std::vector<asio::const_buffer>& Session::runs_to_send(const char* base) {
   auto& gather_out = request().gather_out;
   gather_out.clear();

@@ -2,8 +2,8 @@
 // recv(2), send(2) and sendmsg(2) are cancellation points: glibc wraps each call in
 // __pthread_enable_asynccancel / __pthread_disable_asynccancel, about 30 instructions per
 // call and four calls per proxied transaction. pgmux never cancels a thread, so these go
-// straight through syscall(2). Same results as recv(2) / send(2) / sendmsg(2): the byte count, or -1
-// with errno set.
+// straight through syscall(2). Same results as recv(2) / send(2) / sendmsg(2): the byte
+// count, or -1 with errno set.
 #pragma once
 
 #include <sys/socket.h>
