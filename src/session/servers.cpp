@@ -107,28 +107,45 @@ pool::Checkout Session::end_wait(pool::Clock::time_point woke) {
   return got;
 }
 
+// After a park (serve_client's or acquire_server's): the server handed over is taken
+// (kTaken); a server found closed makes the pool asked again (kTaken with an idle one,
+// else kGoOn with its answer in `got`); kEmpty when the wait ended with nothing; kGoOn
+// with a connect slot or a failure.
+Session::AfterPark Session::after_park(pool::Checkout& got, pool::Clock::time_point woke) {
+  got = end_wait(woke);
+  if (got.kind == pool::Checkout::Kind::kWait) return AfterPark::kEmpty;  // timed out, shutdown
+  if (got.kind != pool::Checkout::Kind::kServer) return AfterPark::kGoOn;
+  if (take_server(std::move(got.server), woke)) return AfterPark::kTaken;
+  auto again = checkout_now(pool::Clock::now());
+  if (!again) return AfterPark::kTaken;  // an idle one this time
+  got = std::move(*again);
+  return AfterPark::kGoOn;
+}
+
 // Goes on from what checkout_now() got: waits for a server, or opens one.
 awaitable<std::optional<protocol::ErrorFields>> Session::acquire_server(pool::Checkout got) {
   for (;;) {
-    pool::Clock::time_point woke{};  // the clock read after a wait, for what follows it
     if (got.kind == pool::Checkout::Kind::kWait) {
       co_await begin_wait(pool::Clock::now()).park(deferred_nothrow);
-      woke = pool::Clock::now();
-      got = end_wait(woke);
+      switch (after_park(got, pool::Clock::now())) {
+        case AfterPark::kTaken:
+          co_return std::nullopt;
+        case AfterPark::kEmpty:
+          co_return wait_ended_empty();
+        case AfterPark::kGoOn:
+          continue;  // `got`: a connect slot, a failure, or a wait again
+      }
     }
     switch (got.kind) {
       case pool::Checkout::Kind::kServer:
-        if (take_server(std::move(got.server),
-                        woke != pool::Clock::time_point{} ? woke : pool::Clock::now())) {
-          co_return std::nullopt;
-        }
+        if (take_server(std::move(got.server), pool::Clock::now())) co_return std::nullopt;
         break;
       case pool::Checkout::Kind::kConnect:
         co_return co_await open_server();
       case pool::Checkout::Kind::kFail:
         co_return error_fields("ERROR", sqlstate::kConnectionFailure, std::string(got.why()));
       case pool::Checkout::Kind::kWait:
-        co_return wait_ended_empty();
+        break;  // (waited above)
     }
     auto again = checkout_now(pool::Clock::now());
     if (!again) co_return std::nullopt;

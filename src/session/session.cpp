@@ -340,21 +340,6 @@ awaitable<void> Session::serve_client() {
   }
 }
 
-// After serve_client's park: the server handed over is taken (kTaken); a server found
-// closed makes the pool asked again (kTaken with an idle one, else kGoOn with its
-// answer in `got`); kEmpty when the wait ended with nothing; kGoOn with a connect slot
-// or a failure.
-Session::AfterPark Session::after_park(pool::Checkout& got, pool::Clock::time_point woke) {
-  got = end_wait(woke);
-  if (got.kind == pool::Checkout::Kind::kWait) return AfterPark::kEmpty;  // timed out, shutdown
-  if (got.kind != pool::Checkout::Kind::kServer) return AfterPark::kGoOn;
-  if (take_server(std::move(got.server), woke)) return AfterPark::kTaken;
-  auto again = checkout_now(pool::Clock::now());
-  if (!again) return AfterPark::kTaken;  // an idle one this time
-  got = std::move(*again);
-  return AfterPark::kGoOn;
-}
-
 void Session::note_wait(pool::Clock::duration waited) {
   shard_->wait_time_us.add(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));

@@ -207,9 +207,15 @@ class Session {
   bool take_server(std::unique_ptr<pool::PooledServer> server, pool::Clock::time_point now);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server(pool::Checkout got);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server();
-  // acquire_server's wait, in two steps around `co_await begin_wait().park(...)`.
-  ParkingSlot& begin_wait(pool::Clock::time_point asked);  // times out query_wait_timeout after
+  // A wait for a server (serve_client's and acquire_server's), in steps around
+  // `co_await begin_wait(asked).park(...)` (it times out query_wait_timeout after
+  // `asked`): after_park then says whether a server was taken (end_wait: what the pool
+  // has now), the wait ended with nothing (timeout, shutdown), or `got` is what to go on
+  // with (a connect slot, a failure, a wait again).
+  ParkingSlot& begin_wait(pool::Clock::time_point asked);
   pool::Checkout end_wait(pool::Clock::time_point woke);
+  enum class AfterPark { kTaken, kEmpty, kGoOn };
+  AfterPark after_park(pool::Checkout& got, pool::Clock::time_point woke);
   protocol::ErrorFields wait_ended_empty() const;
   awaitable<std::optional<protocol::ErrorFields>> open_server();
   // Brings the server's parameters in line with the client's (SET/RESET). False after
@@ -303,10 +309,6 @@ class Session {
                                                                     pool::Checkout got);
   enum class Next { kContinue, kEnd };
   awaitable<void> serve_client();
-  // After serve_client's wait for a server handed over: taken, the wait ended with
-  // nothing (timeout, shutdown), or `got` is what to go on with (acquire_later).
-  enum class AfterPark { kTaken, kEmpty, kGoOn };
-  AfterPark after_park(pool::Checkout& got, pool::Clock::time_point woke);
   awaitable<bool> acquire_later(bool read_only, std::optional<pool::Checkout>& got,
                                 pool::Clock::time_point asked, bool ended_empty);
   void note_wait(pool::Clock::duration waited);
