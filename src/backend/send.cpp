@@ -13,9 +13,23 @@ namespace {
 
 constexpr size_t kMaxIov = 64;
 
-// One sendmsg with MSG_DONTWAIT. Returns the bytes sent; a full socket buffer is not an
-// error (0 or a short count), a failed connection is (`ec`). `offered`: the bytes passed
-// (of the first kMaxIov buffers).
+// Runs `send` (a non-blocking send call) until it is not interrupted. Returns the bytes
+// sent; a full socket buffer is not an error (0), a failed connection is (`ec`).
+template <class Send>
+size_t sent_now(Send send, error_code& ec) {
+  for (;;) {
+    long n = send();
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec = error_code(errno, asio::error::get_system_category());
+    }
+    return 0;
+  }
+}
+
+// One sendmsg with MSG_DONTWAIT (sent_now). `offered`: the bytes passed (of the first
+// kMaxIov buffers).
 size_t send_now(tcp::socket& socket, const asio::const_buffer* buffers, size_t count,
                 error_code& ec, size_t& offered) {
   std::array<iovec, kMaxIov> iov;
@@ -29,15 +43,9 @@ size_t send_now(tcp::socket& socket, const asio::const_buffer* buffers, size_t c
   msghdr msg{};
   msg.msg_iov = iov.data();
   msg.msg_iovlen = count;
-  for (;;) {
-    long n = nocancel::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      ec = error_code(errno, asio::error::get_system_category());
-    }
-    return 0;
-  }
+  return sent_now(
+      [&] { return nocancel::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL); },
+      ec);
 }
 
 // Drops the first `n` bytes from a list of buffers.
@@ -78,17 +86,14 @@ awaitable<error_code> write_rest(tcp::socket& socket, std::vector<asio::const_bu
 }
 
 error_code send_at_once(tcp::socket& socket, asio::const_buffer& buffer) {
-  for (;;) {
-    long n = nocancel::send(socket.native_handle(), buffer.data(), buffer.size(),
-                            MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) {
-      buffer += static_cast<size_t>(n);
-      return {};
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
-    return error_code(errno, asio::error::get_system_category());
-  }
+  error_code ec;
+  buffer += sent_now(
+      [&] {
+        return nocancel::send(socket.native_handle(), buffer.data(), buffer.size(),
+                              MSG_DONTWAIT | MSG_NOSIGNAL);
+      },
+      ec);
+  return ec;
 }
 
 awaitable<std::tuple<error_code, size_t>> send_all(tcp::socket& socket, asio::const_buffer buffer) {
