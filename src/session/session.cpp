@@ -152,17 +152,19 @@ bool Session::end_idle_read(std::tuple<error_code, size_t> result) {
 // hand-over of one; every other step that may wait is a coroutine of its own, entered
 // only when it has to wait. (A coroutine per request and one for the relay cost about
 // 200 instructions per transaction each: frame, resumption, return.) This frame lives
-// as long as the client, so it is part of an idle client's memory (about 860 bytes):
-// what is awaited here is kept few (one read for both sockets in the relay; a write the
-// socket did not take at once goes to a coroutine of its own).
+// as long as the client, so it is part of an idle client's memory (about 930 bytes):
+// what is awaited here is kept few (one read operation, KeptRead, for every read of
+// both sockets, and one park, KeptPark, for every wait for a server, both resuming this
+// frame without an operation allocated per await; a write the socket did not take at
+// once goes to a coroutine of its own).
 awaitable<void> Session::serve_client() {
+  KeptRead read;  // every read of this frame
+  KeptPark park;  // every wait for a server in this frame
   for (;;) {
     auto step = client_step();
-    if (step == ClientStep::kRead) {  // the read is deferred: its state stays in this frame
-      if (!end_idle_read(co_await read_some(client_, begin_idle_read(), worker_.read_services,
-                                            deferred_nothrow))) {
-        co_return;
-      }
+    if (step == ClientStep::kRead) {
+      co_await read.on(client_, begin_idle_read(), worker_.read_services);
+      if (!end_idle_read(read.result())) co_return;
       continue;
     }
     if (step == ClientStep::kAnswer || step == ClientStep::kFatal) {
@@ -202,7 +204,7 @@ awaitable<void> Session::serve_client() {
           // asked, in this handler run). What is not a server handed over goes on in
           // acquire_later, as does a server found closed (after asking the pool again).
           waiting_ = true;
-          co_await begin_wait(asked).park(deferred_nothrow);
+          co_await begin_wait(asked).park_with(park);
           const auto woke = pool::Clock::now();
           const AfterPark after = after_park(*got, woke);
           if (after == AfterPark::kTaken) {
@@ -244,7 +246,7 @@ awaitable<void> Session::serve_client() {
 
       // The relay (transaction and statement mode): one read and one write on each
       // socket per round trip, no timer, no second coroutine, no cancellation; the
-      // reads and writes are awaited here (deferred, send_at_once). It ends with the
+      // reads and writes are awaited here (`read`, send_at_once). It ends with the
       // transaction (kReleased), or with nullopt where the exchange needs both
       // directions at once (answers still coming while the client sends more, COPY,
       // extended-protocol messages not yet closed by a Sync, a server message arriving
@@ -284,13 +286,13 @@ awaitable<void> Session::serve_client() {
         }
         tcp::socket& from = answers_due ? server_->socket() : client_;
         auto room = answers_due ? read_room(in, kReadChunk) : read_room(cin_, kReadChunk);
-        auto got = co_await read_some(from, room, worker_.read_services, deferred_nothrow);
+        co_await read.on(from, room, worker_.read_services);
         ready_clock_ = {};
         if (!answers_due) {
-          if ((relayed = client_read(got))) break;
+          if ((relayed = client_read(read.result()))) break;
           continue;
         }
-        if ((relayed = server_read(got))) break;
+        if ((relayed = server_read(read.result()))) break;
         server_batch(batch);
         if (batch.terminate) {
           relayed = PumpEnd::kServerGone;

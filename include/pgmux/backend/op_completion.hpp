@@ -7,6 +7,7 @@
 
 #include <boost/asio.hpp>
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace pgmux::op_detail {
@@ -39,5 +40,35 @@ void complete(void* owner, Op* op, Handler& handler_in_op, Work& work_in_op,
     w.complete(handler, handler.handler_);
   }
 }
+
+// The thread of execution (Asio's awaitable_thread: the frames it pumps) of a coroutine
+// suspended on one of pgmux's operations kept in its own frame (read_op.hpp's KeptRead,
+// park.hpp's KeptPark), taken from the frame when it suspended. While held, it owns the
+// frames, one of which holds the operation: so the operation outlives every completion.
+class HeldThread {
+ public:
+  using Executor = boost::asio::any_io_executor;
+  using Thread = boost::asio::detail::awaitable_thread<Executor>;
+  using Frame = boost::asio::detail::awaitable_frame_base<Executor>;
+
+  // Takes the frame's thread: Asio's pump stops once the frame has given it up.
+  void hold(Frame* frame) { thread_.emplace(std::move(*frame->detach_thread())); }
+
+  // The operation's completion: resumes the frames (owner non-null), as Asio's handler
+  // for an awaited operation does, or, when the operation is only being destroyed (the
+  // io_context going away), lets the thread go, whose destructor hands the frames to
+  // the executor to destroy. Nothing of the operation is touched after this.
+  void complete(void* owner) {
+    Thread thread(std::move(*thread_));
+    thread_.reset();
+    if (owner) {
+      boost::asio::detail::fenced_block b(boost::asio::detail::fenced_block::half);
+      thread.launch();  // attaches the frames to `thread` and resumes the top one
+    }
+  }
+
+ private:
+  std::optional<Thread> thread_;
+};
 
 }  // namespace pgmux::op_detail

@@ -22,6 +22,10 @@
 
 static_assert(BOOST_VERSION / 100 == 1081, "park.hpp is written against Asio of Boost 1.81");
 
+namespace pgmux {
+class ParkingSlot;
+}
+
 namespace pgmux::park_detail {
 
 namespace asio = boost::asio;
@@ -98,9 +102,29 @@ class ParkOp : public ParkedOp {
   op_detail::DirectWork work_;
 };
 
+// A park operation a coroutine keeps in its frame for one park after another
+// (ParkingSlot::park_with): nothing allocated per park, and the completion resumes the
+// coroutine's frames itself (op_detail::HeldThread). `ec` is what the last park ended with.
+class KeptPark : public ParkedOp {
+ public:
+  KeptPark() : ParkedOp(&KeptPark::do_complete) {}
+  KeptPark(const KeptPark&) = delete;
+  KeptPark& operator=(const KeptPark&) = delete;
+
+ private:
+  friend class pgmux::ParkingSlot;
+  static void do_complete(void* owner, ad::operation* base, const boost::system::error_code&,
+                          std::size_t) {
+    static_cast<KeptPark*>(base)->held_.complete(owner);
+  }
+  op_detail::HeldThread held_;  // while parked
+};
+
 }  // namespace pgmux::park_detail
 
 namespace pgmux {
+
+using park_detail::KeptPark;
 
 // Where one coroutine of an io_context parks (one at a time). Use on that io_context's
 // thread only (park from a coroutine of that io_context).
@@ -126,13 +150,24 @@ class ParkingSlot {
           H h(std::forward<decltype(handler)>(handler));
           typename Op::ptr p = {std::addressof(h), Op::ptr::allocate(h), nullptr};
           p.p = new (p.v) Op(h);
-          p.p->slot = &op_;
-          op_ = p.p;
-          lot_.add(p.p);
+          enter(p.p);
           p.v = p.p = nullptr;
         },
         token);
   }
+
+  // `co_await slot.park_with(kept)`: the same park, with an operation the coroutine keeps
+  // in its frame (KeptPark); what it ended with is then `kept.ec`.
+  struct ParkStart {
+    ParkingSlot* slot;
+    park_detail::KeptPark* op;
+    op_detail::HeldThread::Thread* operator()(op_detail::HeldThread::Frame* frame) const {
+      op->held_.hold(frame);
+      slot->enter(op);
+      return nullptr;
+    }
+  };
+  ParkStart park_with(park_detail::KeptPark& kept) { return ParkStart{this, &kept}; }
 
   // Resumes the parked coroutine, if any, with `ec` (from the slot's thread).
   void unpark(boost::system::error_code ec = {}) {
@@ -143,6 +178,13 @@ class ParkingSlot {
   }
 
  private:
+  void enter(park_detail::ParkedOp* op) {
+    op->ec = {};
+    op->slot = &op_;
+    op_ = op;
+    lot_.add(op);
+  }
+
   park_detail::ParkingLot& lot_;
   park_detail::ParkedOp* op_ = nullptr;
 };

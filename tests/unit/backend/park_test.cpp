@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace pgmux {
 namespace {
@@ -42,6 +43,51 @@ TEST(ParkingSlot, DestroyingTheContextFreesAParkedCoroutine) {
   io->poll();
   ASSERT_TRUE(slot.parked());
   EXPECT_FALSE(watch.expired());  // the parked coroutine holds it
+  io.reset();
+  EXPECT_TRUE(watch.expired()) << "the parked coroutine was not freed";
+  EXPECT_FALSE(slot.parked());
+}
+
+// park_with(): the same park with an operation kept in the coroutine's frame, used for
+// one wait after another.
+TEST(ParkingSlot, AKeptParkResumesWithTheCodeItIsUnparkedWithEachTime) {
+  asio::io_context io{1};
+  ParkingSlot slot(io);
+  std::vector<error_code> got;
+  asio::co_spawn(io, [&]() -> awaitable<void> {
+    KeptPark park;
+    for (int i = 0; i < 2; ++i) {
+      co_await slot.park_with(park);
+      got.push_back(park.ec);
+    }
+  }, asio::detached);
+  io.poll();
+  EXPECT_TRUE(slot.parked());
+  EXPECT_TRUE(got.empty());
+  slot.unpark(asio::error::timed_out);
+  io.poll();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], asio::error::timed_out);
+  EXPECT_TRUE(slot.parked()) << "parked again with the same operation";
+  slot.unpark();
+  io.poll();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_FALSE(got[1]);
+  EXPECT_FALSE(slot.parked());
+}
+
+TEST(ParkingSlot, DestroyingTheContextFreesACoroutineParkedWithAKeptPark) {
+  auto alive = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = alive;
+  auto io = std::make_unique<asio::io_context>(1);
+  ParkingSlot slot(*io);
+  asio::co_spawn(*io, [held = std::move(alive), &slot]() -> awaitable<void> {
+    KeptPark park;
+    co_await slot.park_with(park);
+  }, asio::detached);
+  io->poll();
+  ASSERT_TRUE(slot.parked());
+  EXPECT_FALSE(watch.expired());
   io.reset();
   EXPECT_TRUE(watch.expired()) << "the parked coroutine was not freed";
   EXPECT_FALSE(slot.parked());

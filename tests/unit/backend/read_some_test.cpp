@@ -1,4 +1,4 @@
-// read_some(): the engine's socket read. After a read that drained the socket, the next
+// read_some() and KeptRead: the engine's socket reads. After a read that drained the socket, the next
 // read waits for epoll instead of first trying a recv that finds nothing; data that
 // arrives at any point is still read, cancellation still works, and the awaiting
 // coroutine resumes on its own thread whichever io_context the socket is in.
@@ -206,6 +206,102 @@ TEST_F(ReadSomeTest, ClosingTheSocketAbortsAWaitingRead) {
   socket_.close();
   ASSERT_TRUE(finish_read());
   EXPECT_EQ(result_->ec, asio::error::operation_aborted);
+}
+
+// KeptRead: one operation in the coroutine's frame for read after read (the session's
+// hot path). Each read completes with what arrived, a drained socket is waited on
+// without a recv that finds nothing, and the coroutine goes on after each.
+TEST_F(ReadSomeTest, AKeptReadServesReadAfterRead) {
+  const auto services = read_op_detail::services_for(io_);
+  std::vector<std::string> got;
+  std::optional<error_code> last;
+  asio::co_spawn(io_, [&]() -> awaitable<void> {
+    KeptRead read;
+    for (;;) {
+      co_await read.on(socket_, asio::buffer(buf_), services);
+      auto [ec, n] = read.result();
+      if (ec) {
+        last = ec;
+        co_return;
+      }
+      got.emplace_back(buf_, n);
+    }
+  }, asio::detached);
+  io_.poll();
+  EXPECT_TRUE(got.empty());
+  const std::vector<std::string> sent{"one", "two", "three"};
+  for (const std::string& bytes : sent) {
+    const size_t had = got.size();
+    int before = g_recv_calls.load();
+    io_.restart();
+    io_.poll();
+    EXPECT_EQ(g_recv_calls.load(), before) << "a recv that could only find nothing";
+    send(bytes);
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (got.size() == had && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_one_for(100ms);
+    }
+    EXPECT_EQ(g_recv_calls.load(), before + 1) << "one recv, when epoll said data is there";
+  }
+  EXPECT_EQ(got, sent);
+  peer_.shutdown(tcp::socket::shutdown_send);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!last && std::chrono::steady_clock::now() < deadline) {
+    io_.restart();
+    io_.run_one_for(100ms);
+  }
+  ASSERT_TRUE(last);
+  EXPECT_EQ(*last, asio::error::eof);
+}
+
+TEST_F(ReadSomeTest, ClosingTheSocketAbortsAWaitingKeptRead) {
+  const auto services = read_op_detail::services_for(io_);
+  std::optional<error_code> got;
+  asio::co_spawn(io_, [&]() -> awaitable<void> {
+    KeptRead read;
+    co_await read.on(socket_, asio::buffer(buf_), services);
+    got = std::get<0>(read.result());
+  }, asio::detached);
+  io_.poll();
+  ASSERT_FALSE(got);
+  socket_.close();
+  io_.restart();
+  io_.run_for(100ms);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, asio::error::operation_aborted);
+}
+
+// The waiting read holds the coroutine's frames, which hold the read: an io_context
+// destroyed then must free them all, as it frees a coroutine awaiting Asio's own read.
+TEST(KeptReadContextTest, DestroyingTheContextFreesACoroutineWaitingOnIt) {
+  auto alive = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = alive;
+  auto io = std::make_unique<asio::io_context>(1);
+  std::optional<tcp::acceptor> acceptor(
+      std::in_place, *io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::optional<tcp::socket> peer(std::in_place, *io);
+  tcp::socket socket(*io);
+  peer->connect(acceptor->local_endpoint());
+  acceptor->accept(socket);
+  const auto services = read_op_detail::services_for(*io);
+  bool resumed = false;
+  // The socket is the coroutine's (as a session's client socket is its frame's): it goes
+  // with the frames, while the io_context's services are still there.
+  asio::co_spawn(*io, [held = std::move(alive), socket = std::move(socket), &services,
+                       &resumed]() mutable -> awaitable<void> {
+    KeptRead read;
+    char buf[8];
+    co_await read.on(socket, asio::buffer(buf), services);
+    resumed = true;
+  }, asio::detached);
+  io->poll();
+  EXPECT_FALSE(watch.expired());  // the waiting coroutine holds it
+  peer.reset();
+  acceptor.reset();
+  io.reset();
+  EXPECT_TRUE(watch.expired()) << "the waiting coroutine was not freed";
+  EXPECT_FALSE(resumed);
 }
 
 // The reactor lookup is cached per thread. A context made where an ended one was (the
