@@ -57,8 +57,11 @@ void Session::note_ready(char status) {
   shard_->query_duration.observe(took);
   auto threshold = config_->slow_query_threshold;
   if (threshold.count() > 0 && took >= threshold) log_slow_query(took);
-  request().statement_text.clear();
-  request().statement_name.clear();
+  RequestState& request = this->request();
+  request.statement_text.clear();
+  request.statement_name.clear();
+  request.statement_in_input = {};
+  request.statement_more = 0;
   query_at_ = outstanding_ > 0 ? now : pool::Clock::time_point{};
   if (status == 'I') {
     auto xact = now - xact_at_;
@@ -86,24 +89,35 @@ void Session::note_error(std::string_view body) {
   shard_->errors[metrics::error_class_index("")].add();
 }
 
-void Session::note_statement(char type, std::string_view body) {
+// `body`: the message's body, or what is here of it (in cin_); the rest, if any, passes
+// through note_statement_more.
+void Session::note_statement(char type, std::string_view body, size_t body_length) {
   if (config_->slow_query_threshold.count() <= 0) return;
-  auto& text = request().statement_text;
-  auto& name = request().statement_name;
-  if (!text.empty() || !name.empty()) return;
+  RequestState& request = this->request();
+  auto& text = request.statement_text;
+  auto& name = request.statement_name;
+  if (!text.empty() || !name.empty() || !request.statement_in_input.empty()) return;
+  // A text cut short by the end of what is here: the rest is appended as it passes.
+  auto more_after = [&](size_t text_at) {
+    if (body.size() < body_length && body.size() - text_at < kStatementMax + 1) {
+      request.statement_more = std::min(body_length - text_at, kStatementMax + 1) -
+                               (body.size() - text_at);
+    }
+  };
+  if (type == protocol::msg::kQuery) {
+    // Left where it is: most queries are not slow, and their text is never copied.
+    request.statement_in_input = body.substr(0, kStatementMax + 1);
+    more_after(0);
+    return;
+  }
   // (Appended to the empty strings, which keep their capacity from request to request:
   // append is a third of assign's cost.)
-  if (type == protocol::msg::kQuery) {
-    // A whole Query ends with its text's NUL: no search for it. (A NUL inside is a
-    // protocol error the server reports; log_slow_query cuts the text there.)
-    if (!body.empty() && body.back() == '\0' && body.size() <= kStatementMax + 1) {
-      text.append(body.data(), body.size() - 1);
-    } else {
-      text.append(cstring_at(body.substr(0, kStatementMax)));
-    }
-  } else if (type == protocol::msg::kParse) {
-    std::string_view rest = body.substr(std::min(body.size(), cstring_at(body).size() + 1));
+  if (type == protocol::msg::kParse) {
+    const size_t name_size = cstring_at(body).size();
+    if (name_size == body.size()) return;  // the name itself cut short: no text here
+    std::string_view rest = body.substr(name_size + 1);
     text.append(cstring_at(rest.substr(0, kStatementMax)));
+    if (text.size() == rest.size()) more_after(name_size + 1);  // no NUL yet: cut short
   } else if (type == protocol::msg::kBind) {
     std::string_view rest = body.substr(std::min(body.size(), cstring_at(body).size() + 1));
     name.assign(cstring_at(rest.substr(0, 256)));
@@ -111,7 +125,28 @@ void Session::note_statement(char type, std::string_view body) {
   }
 }
 
+// The next part of a statement's message that arrived cut short (note_statement).
+void Session::note_statement_more(std::string_view part) {
+  RequestState& request = *request_;
+  keep_statement_text();  // the first part, from where it still is
+  part = part.substr(0, std::min(part.size(), request.statement_more));
+  request.statement_more -= part.size();
+  request.statement_text.append(part);  // (log_slow_query cuts it at the text's NUL)
+}
+
+void Session::copy_statement_text() {
+  std::string_view body = std::exchange(request_->statement_in_input, std::string_view());
+  // A whole Query ends with its text's NUL: no search for it. (A NUL inside is a
+  // protocol error the server reports; log_slow_query cuts the text there.)
+  if (body.back() == '\0' && body.size() <= kStatementMax + 1) {
+    request_->statement_text.append(body.data(), body.size() - 1);
+  } else {
+    request_->statement_text.append(cstring_at(body.substr(0, kStatementMax)));
+  }
+}
+
 void Session::log_slow_query(std::chrono::nanoseconds took) {
+  keep_statement_text();
   runtime_.counters.slow_queries.fetch_add(1, std::memory_order_relaxed);
   const std::string& name = request().statement_name;
   std::string text = request().statement_text;

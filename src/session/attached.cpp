@@ -188,7 +188,7 @@ awaitable<PumpEnd> Session::server_to_client() {
 }
 
 awaitable<std::optional<PumpEnd>> Session::read_client() {
-  auto got = co_await read_some(client_, read_room(cin_, kReadChunk), deferred_nothrow);
+  auto got = co_await read_some(client_, client_room(kReadChunk), deferred_nothrow);
   co_return client_read(got);
 }
 

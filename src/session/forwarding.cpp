@@ -87,6 +87,7 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
   scratch_.clear();
   size_t pos = 0;
   size_t run = 0;  // start of the pass-through run being collected
+  size_t noted_end = 0;  // end of the part of a statement note_statement saw in this scan
   auto close_run = [&](size_t end) {
     if (end > run) segments_.push_back({false, run, end - run});
   };
@@ -101,6 +102,9 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
     }
     if (c_remaining_ > 0) {
       size_t take = std::min(c_remaining_, data.size() - pos);
+      if (pos >= noted_end && request_ && request_->statement_more > 0) {
+        note_statement_more(data.substr(pos, take));  // a later part of a noted statement
+      }
       pos += take;
       c_remaining_ -= take;
       continue;
@@ -123,7 +127,8 @@ size_t Session::scan_client(std::string_view data, bool& terminate, std::string&
     if (header.type == protocol::msg::kQuery || header.type == protocol::msg::kParse ||
         header.type == protocol::msg::kBind) {
       size_t have = std::min<size_t>(header.length - 4, at.size() - protocol::kHeaderSize);
-      note_statement(header.type, at.substr(protocol::kHeaderSize, have));
+      noted_end = pos + protocol::kHeaderSize + have;
+      note_statement(header.type, at.substr(protocol::kHeaderSize, have), header.length - 4);
     }
     switch (header.type) {
       case protocol::msg::kQuery:

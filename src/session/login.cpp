@@ -85,7 +85,7 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
       co_return false;
     }
     if (header.status == protocol::FrameStatus::kNeedMore) {
-      auto [ec, n] = co_await read_some(client_, read_room(cin_), use_nothrow);
+      auto [ec, n] = co_await read_some(client_, client_room(1), use_nothrow);
       cin_.commit(n);
       if (ec) co_return false;
       continue;
@@ -231,7 +231,7 @@ awaitable<std::optional<protocol::Header>> Session::read_login_message(uint32_t 
       co_return std::nullopt;
     }
     size_t want = header.length ? header.wire_size() - cin_.size() : protocol::kHeaderSize;
-    auto [ec, n] = co_await read_some(client_, read_room(cin_, want), use_nothrow);
+    auto [ec, n] = co_await read_some(client_, client_room(want), use_nothrow);
     cin_.commit(n);
     if (ec) co_return std::nullopt;
   }

@@ -129,6 +129,7 @@ Session::ClientStep Session::client_step() {
 // idle client holds neither) and the read lands in cin_'s small storage.
 asio::mutable_buffer Session::begin_idle_read() {
   idle_ = true;
+  keep_statement_text();
   if (cin_.empty()) {
     cin_.release();
     if (!server_) release_request();
@@ -285,7 +286,7 @@ awaitable<void> Session::serve_client() {
           break;  // full duplex from here
         }
         tcp::socket& from = answers_due ? server_->socket() : client_;
-        auto room = answers_due ? read_room(in, kReadChunk) : read_room(cin_, kReadChunk);
+        auto room = answers_due ? read_room(in, kReadChunk) : client_room(kReadChunk);
         co_await read.on(from, room, worker_.read_services);
         ready_clock_ = {};
         if (!answers_due) {
@@ -385,6 +386,7 @@ void Session::retry_elsewhere() {
   drop_server();
   auto& retry_input = request().retry_input;
   retry_input.append(cin_.readable());
+  keep_statement_text();
   cin_.clear();
   cin_.append(retry_input);
   c_remaining_ = c_skip_ = 0;
@@ -417,7 +419,7 @@ awaitable<Session::Next> Session::end_request(PumpEnd end, bool read_only) {
 }
 
 awaitable<bool> Session::read_client_more() {
-  auto [ec, n] = co_await read_some(client_, read_room(cin_, kReadChunk), use_nothrow);
+  auto [ec, n] = co_await read_some(client_, client_room(kReadChunk), use_nothrow);
   cin_.commit(n);
   co_return !ec;
 }
@@ -440,7 +442,7 @@ awaitable<void> Session::reject_request(const protocol::ErrorFields& error) {
       continue;
     }
     if (header.status == protocol::FrameStatus::kError) co_return;
-    auto [ec, n] = co_await read_some(client_, read_room(cin_, kReadChunk), use_nothrow);
+    auto [ec, n] = co_await read_some(client_, client_room(kReadChunk), use_nothrow);
     cin_.commit(n);
     if (ec) co_return;
   }

@@ -113,6 +113,8 @@ struct RequestState {
     gather_out.clear();
     statement_text.clear();
     statement_name.clear();
+    statement_in_input = {};
+    statement_more = 0;
   }
   static constexpr size_t kMaxKeptRetryCapacity = 1 << 16;
 
@@ -125,6 +127,13 @@ struct RequestState {
   std::vector<asio::const_buffer> gather_out;  // server -> client pieces
   std::string statement_text;  // slow-query log: first statement of the running request
   std::string statement_name;  // ... or the client's prepared statement it executes
+  // A Query's text where it still is, in the session's client input (cin_): copied into
+  // statement_text only when a slow query is logged, or before cin_ is written again
+  // (Session::client_room, keep_statement_text), whichever comes first.
+  std::string_view statement_in_input;
+  // Bytes of that statement's text (up to the log's limit) still to come: a message
+  // forwarded while it arrives, whose later parts are appended as they pass.
+  size_t statement_more = 0;
 };
 
 // The client's `pgmux.route` setting.
@@ -335,8 +344,21 @@ class Session {
   // An ErrorResponse came back (its body).
   void note_error(std::string_view body);
   // The first statement of a request, for the slow-query log (Query, Parse or Bind).
-  void note_statement(char type, std::string_view body);
+  // `body`: what is here of a message whose body is `body_length` bytes.
+  void note_statement(char type, std::string_view body, size_t body_length);
+  void note_statement_more(std::string_view part);
   void log_slow_query(std::chrono::nanoseconds took);
+  // Copies a Query's text still in cin_ (RequestState::statement_in_input) into
+  // statement_text: before anything writes to cin_ again.
+  void keep_statement_text() {
+    if (request_ && !request_->statement_in_input.empty()) copy_statement_text();
+  }
+  void copy_statement_text();
+  // Room in cin_ for a read of the client (read_room), the statement text kept first.
+  asio::mutable_buffer client_room(size_t n) {
+    keep_statement_text();
+    return read_room(cin_, n);
+  }
   // Waits while the session's database is PAUSEd. When query_wait_timeout passes (or
   // shutdown begins) first, refuses the request and says what serve_client does next.
   awaitable<std::optional<Next>> wait_while_paused();

@@ -85,6 +85,64 @@ TEST(SlowLogTest, SlowQueryIsLoggedWithLiteralsRedacted) {
   EXPECT_FALSE(contains(pgmux.stderr_text(), "very-secret-literal")) << pgmux.stderr_text();
 }
 
+// A Query's text is read from the client's input only when the query turns out slow, or
+// before that input is read into again. In session mode pgmux reads the client again as
+// soon as an answer to it has begun (here a notice the server sends at once): a second
+// Query arriving then lands where the first one's bytes were, and the first one's line
+// must still show the first one's text.
+TEST(SlowLogTest, TextOfASlowQueryIsItsOwnWhenTheClientSendsMoreWhileItRuns) {
+  PgmuxConfig config = slow_config("slow_query_threshold: 200ms\n");
+  config.pool_mode = "session";
+  config.users = PgmuxConfig::trust_users();
+  PgmuxProcess pgmux(config);
+  ASSERT_TRUE(pgmux.start());
+  RawConn raw;
+  ASSERT_TRUE(raw.login(pgmux.port(), {{"user", kScramUser}, {"database", kDb}})) << raw.problem();
+  // A first round trip attaches the server; from then on the client's input is read
+  // into a buffer block (not the session's small storage), whole queries at its start.
+  ASSERT_TRUE(raw.send(fe::query("SELECT 1")));
+  ASSERT_EQ(message_types(raw.read_until_ready(5s)), "TDCZ");
+  const std::string first = unique_tag("first_text");
+  ASSERT_TRUE(raw.send(fe::query(
+      "DO $$BEGIN RAISE NOTICE 'begun'; PERFORM pg_sleep(0.4); END$$ /* " + first + " */")));
+  std::optional<RawMessage> notice = raw.read(5s);
+  ASSERT_TRUE(notice);
+  ASSERT_EQ(notice->type, 'N');
+  // Longer than the first one's text, so that it covers all of its bytes.
+  ASSERT_TRUE(raw.send(fe::query("SELECT 2 AS second_query /* " + std::string(100, 'x') + " */")));
+  EXPECT_EQ(message_types(raw.read_until_ready(5s)), "CZ");
+  EXPECT_EQ(message_types(raw.read_until_ready(5s)), "TDCZ");
+  std::vector<std::string> lines = wait_slow_lines(pgmux, 1);
+  ASSERT_EQ(lines.size(), 1u) << pgmux.stderr_text();
+  EXPECT_PRED2(contains, lines[0], first);
+  EXPECT_FALSE(contains(lines[0], "second_query")) << lines[0];
+}
+
+// A query longer than what the first read of an idle session takes (its small storage,
+// 256 bytes) is forwarded in session mode while the rest of it arrives, and one longer
+// than a read (16 KiB) in any mode: its line still shows all of it, up to 2,048 bytes.
+TEST(SlowLogTest, TextOfALongSlowQueryIsLoggedWhole) {
+  PgmuxConfig config = slow_config("slow_query_threshold: 200ms\n");
+  config.pool_mode = "session";
+  PgmuxProcess pgmux(config);
+  ASSERT_TRUE(pgmux.start());
+  PgConn c = client(pgmux);
+  const std::string tag = unique_tag("tail_of_a_long_query");
+  PgResult r = c.exec("SELECT pg_sleep(0.3) /* " + std::string(600, 'x') + " */ AS " + tag);
+  ASSERT_TRUE(r.ok()) << r.error();
+  std::vector<std::string> lines = wait_slow_lines(pgmux, 1);
+  ASSERT_EQ(lines.size(), 1u) << pgmux.stderr_text();
+  EXPECT_PRED2(contains, lines[0], tag);
+  // Longer than the log keeps: its first 2,048 bytes, the tag among them.
+  const std::string head = unique_tag("head_of_a_very_long_query");
+  r = c.exec("SELECT pg_sleep(0.3) AS " + head + " /* " + std::string(40000, 'y') + " */");
+  ASSERT_TRUE(r.ok()) << r.error();
+  lines = wait_slow_lines(pgmux, 2);
+  ASSERT_EQ(lines.size(), 2u) << pgmux.stderr_text();
+  EXPECT_PRED2(contains, lines[1], head);
+  EXPECT_LT(lines[1].size(), 2300u);
+}
+
 TEST(SlowLogTest, FastQueryIsNotLogged) {
   PgmuxProcess pgmux(slow_config("slow_query_threshold: 200ms\n"));
   ASSERT_TRUE(pgmux.start());
