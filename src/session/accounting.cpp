@@ -136,9 +136,10 @@ void Session::note_statement_more(std::string_view part) {
 
 void Session::copy_statement_text() {
   std::string_view body = std::exchange(request_->statement_in_input, std::string_view());
-  // A whole Query ends with its text's NUL: no search for it. (A NUL inside is a
-  // protocol error the server reports; log_slow_query cuts the text there.)
-  if (body.back() == '\0' && body.size() <= kStatementMax + 1) {
+  // A whole Query (of at most kStatementMax bytes) ends with its text's NUL: no search
+  // for it. (A NUL inside is a protocol error the server reports; log_slow_query cuts
+  // the text there.)
+  if (body.back() == '\0') {
     request_->statement_text.append(body.data(), body.size() - 1);
   } else {
     request_->statement_text.append(cstring_at(body.substr(0, kStatementMax)));

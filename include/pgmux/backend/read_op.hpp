@@ -139,6 +139,24 @@ inline ad::reactor_op::status perform_recv(int fd, asio::mutable_buffer buffer,
   return bytes < buffer.size() ? ad::reactor_op::done_and_exhausted : ad::reactor_op::done;
 }
 
+// Queues `op`, a read of `size` bytes of room on the socket whose implementation is
+// `impl`, on its reactor; or, for an empty buffer or a socket that cannot be made
+// non-blocking (the error left in the operation), completes it at once.
+template <class Impl>
+void queue_read(Reactor& reactor, Impl& impl, ad::reactor_op* op, std::size_t size,
+                bool is_continuation) {
+  const bool nonblocking =
+      size > 0 &&
+      ((impl.state_ & ad::socket_ops::non_blocking) ||
+       ad::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, op->ec_));
+  if (nonblocking) {
+    reactor.start_op(Reactor::read_op, impl.socket_, impl.reactor_data_, op, is_continuation,
+                     true);
+  } else {
+    reactor.post_immediate_completion(op, is_continuation);  // empty buffer, or an error
+  }
+}
+
 template <class Handler, class IoExecutor, class Work = ad::handler_work<Handler, IoExecutor>>
 class ReadOp : public ad::reactor_op {
  public:
@@ -217,16 +235,7 @@ struct InitiateRead {
       p.p->cancellation_key_ =
           &slot.template emplace<Cancellation>(&reactor, &impl.reactor_data_, impl.socket_);
     }
-    const bool nonblocking =
-        buffer.size() > 0 &&
-        ((impl.state_ & ad::socket_ops::non_blocking) ||
-         ad::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p.p->ec_));
-    if (nonblocking) {
-      reactor.start_op(Reactor::read_op, impl.socket_, impl.reactor_data_, p.p, is_continuation,
-                       true);
-    } else {
-      reactor.post_immediate_completion(p.p, is_continuation);  // empty buffer, or an error
-    }
+    queue_read(reactor, impl, p.p, buffer.size(), is_continuation);
     p.v = p.p = nullptr;
   }
 };
@@ -280,15 +289,7 @@ class KeptRead : public ad::reactor_op {
     bytes_transferred_ = 0;
     auto& impl = SocketAccess::impl(*socket_);
     fd_ = impl.socket_;
-    const bool nonblocking =
-        buffer_.size() > 0 &&
-        ((impl.state_ & ad::socket_ops::non_blocking) ||
-         ad::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, ec_));
-    if (nonblocking) {
-      reactor_->start_op(Reactor::read_op, fd_, impl.reactor_data_, this, false, true);
-    } else {
-      reactor_->post_immediate_completion(this, false);  // empty buffer, or an error
-    }
+    queue_read(*reactor_, impl, this, buffer_.size(), false);
   }
 
   static status do_perform(ad::reactor_op* base) {
