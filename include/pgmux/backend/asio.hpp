@@ -58,7 +58,6 @@ auto read_some(tcp::socket& socket, asio::mutable_buffer buffer,
 // read_some for a coroutine on its hot path, on the socket's own io_context thread:
 // one operation kept in the coroutine's frame for all its reads (read_op.hpp).
 using read_op_detail::KeptRead;
-using read_op_detail::ReadResult;
 
 // Writes `buffers` whole. What the socket takes at once goes out in one non-blocking
 // sendmsg from the calling thread; only a remainder waits for the reactor. (An
