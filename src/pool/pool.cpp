@@ -6,7 +6,8 @@
 
 namespace pgmux::pool {
 
-Pool::Pool(PoolLimits limits, unsigned workers) : limits_(limits), idle_(std::max(1u, workers)) {}
+Pool::Pool(PoolLimits limits, unsigned workers)
+    : limits_(limits), idle_(std::max(1u, workers)), held_(std::max(1u, workers)) {}
 
 Checkout Pool::checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter,
                         Clock::time_point now) {
@@ -23,7 +24,10 @@ Checkout Pool::checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter,
     out.error = std::make_unique<std::string>(last_error_);
     return out;
   }
-  if (waiters_.empty() && total_ < limits_.pool_size && !in_backoff(now)) {
+  // A held server is taken back (at the cost of a post to its worker) before a new one
+  // is opened (a login to PostgreSQL).
+  if (total_ < limits_.pool_size && held_count_ == 0 && !uncovered_waiters_locked() &&
+      !in_backoff(now)) {
     ++total_;
     ++connecting_;
     out.kind = Checkout::Kind::kConnect;
@@ -35,6 +39,8 @@ Checkout Pool::checkout(unsigned worker, const std::shared_ptr<Waiter>& waiter,
   waiter->queued_ = true;
   waiter->worker_ = worker;
   waiters_.emplace_back(waiter, now);
+  note_waiters_locked();
+  if (held_count_ > 0) reclaim_for_waiter_locked(worker);
   out.kind = Checkout::Kind::kWait;
   return out;
 }
@@ -65,6 +71,7 @@ Checkout Pool::finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_po
       auto it = std::find_if(waiters_.begin(), waiters_.end(),
                              [&](const auto& w) { return w.first == waiter; });
       if (it != waiters_.end()) waiters_.erase(it);
+      note_waiters_locked();
       waiter->queued_ = false;
     }
     out.kind = Checkout::Kind::kWait;
@@ -75,13 +82,18 @@ Checkout Pool::finish_wait(const std::shared_ptr<Waiter>& waiter, Clock::time_po
 std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server,
                                             Clock::time_point now) {
   std::lock_guard lock(mu_);
+  server->idle_since = now;  // free from now, whether it waits in a list or not
+  return release_locked(std::move(server), now);
+}
+
+std::unique_ptr<PooledServer> Pool::release_locked(std::unique_ptr<PooledServer> server,
+                                                   Clock::time_point now) {
   if (now - server->created_at >= limits_.lifetime || total_ > limits_.pool_size) {
     --total_;
     ++closed_;
     grant_free_slots_locked(now);
     return server;
   }
-  server->idle_since = now;  // free from now, whether it waits in a list or not
   if (!waiters_.empty()) {
     auto it = waiter_for_locked(*server);
     grant_waiter_locked(it, std::move(server));
@@ -91,11 +103,88 @@ std::unique_ptr<PooledServer> Pool::release(std::unique_ptr<PooledServer> server
   return nullptr;
 }
 
+bool Pool::hold(Holder& holder, PooledServer& server, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  if (!waiters_.empty() || total_ > limits_.pool_size ||
+      now - server.created_at >= limits_.lifetime) {
+    return false;
+  }
+  server.idle_since = now;
+  holder.state_ = Holder::State::kHeld;
+  holder.server_ = &server;
+  auto& list = held_[server.worker < held_.size() ? server.worker : 0];
+  holder.prev_ = list.tail;
+  holder.next_ = nullptr;
+  (list.tail ? list.tail->next_ : list.head) = &holder;
+  list.tail = &holder;
+  ++held_count_;
+  return true;
+}
+
+bool Pool::unhold(Holder& holder) {
+  std::lock_guard lock(mu_);
+  if (holder.state_ != Holder::State::kHeld) return false;
+  unlink_held_locked(holder);
+  holder.state_ = Holder::State::kFree;
+  return true;
+}
+
+bool Pool::reclaimed(const Holder& holder) const {
+  std::lock_guard lock(mu_);
+  return holder.state_ == Holder::State::kReclaimed;
+}
+
+std::unique_ptr<PooledServer> Pool::give_back(Holder& holder,
+                                              std::unique_ptr<PooledServer> server,
+                                              Clock::time_point now, bool close) {
+  std::lock_guard lock(mu_);
+  if (holder.state_ == Holder::State::kHeld) {
+    unlink_held_locked(holder);
+  } else if (holder.state_ == Holder::State::kReclaimed && !holder.close_) {
+    --reclaiming_;
+  }
+  close = close || holder.close_;
+  holder.state_ = Holder::State::kFree;
+  holder.close_ = false;
+  if (close) {
+    --total_;
+    ++closed_;
+    grant_free_slots_locked(now);
+    return server;
+  }
+  // idle_since stays the hold's: a server idle that long is checked before reuse.
+  return release_locked(std::move(server), now);
+}
+
+void Pool::unlink_held_locked(Holder& holder) {
+  auto& list = held_[holder.server_->worker < held_.size() ? holder.server_->worker : 0];
+  (holder.prev_ ? holder.prev_->next_ : list.head) = holder.next_;
+  (holder.next_ ? holder.next_->prev_ : list.tail) = holder.prev_;
+  holder.prev_ = holder.next_ = nullptr;
+  holder.server_ = nullptr;
+  --held_count_;
+}
+
+void Pool::reclaim_held_locked(Holder& holder, bool close) {
+  unlink_held_locked(holder);
+  holder.state_ = Holder::State::kReclaimed;
+  holder.close_ = close;
+  if (!close) ++reclaiming_;
+  holder.reclaim();
+}
+
+void Pool::reclaim_for_waiter_locked(unsigned worker) {
+  if (!uncovered_waiters_locked()) return;
+  Holder* holder = worker < held_.size() ? held_[worker].head : nullptr;
+  for (size_t w = 0; !holder && w < held_.size(); ++w) holder = held_[w].head;
+  if (holder) reclaim_held_locked(*holder, false);
+}
+
 void Pool::drop() {
   std::lock_guard lock(mu_);
   --total_;
   ++closed_;
-  if (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
+  if (total_ < limits_.pool_size && uncovered_waiters_locked()) grant_next_waiter_locked(nullptr);
 }
 
 void Pool::connected() {
@@ -136,6 +225,22 @@ std::vector<std::unique_ptr<PooledServer>> Pool::take_expired(Clock::time_point 
       }
     }
   }
+  // Held servers: reclaimed to be closed; their slots stay counted until given back.
+  uint32_t closing = 0;
+  for (auto& list : held_) {
+    for (Holder* h = list.head; h;) {
+      Holder* next = h->next_;
+      const PooledServer& s = *h->server_;
+      bool too_old = now - s.created_at >= limits_.lifetime;
+      bool too_idle = now - s.idle_since >= limits_.idle_timeout &&
+                      total_ - closing > limits_.min_pool_size;
+      if (too_old || too_idle || total_ - closing > limits_.pool_size) {
+        reclaim_held_locked(*h, true);
+        ++closing;
+      }
+      h = next;
+    }
+  }
   return out;
 }
 
@@ -159,6 +264,9 @@ std::vector<std::unique_ptr<PooledServer>> Pool::take_all_idle() {
   total_ -= idle_count_;
   closed_ += idle_count_;
   idle_count_ = 0;
+  for (auto& list : held_) {
+    while (list.head) reclaim_held_locked(*list.head, true);
+  }
   return out;
 }
 
@@ -169,6 +277,7 @@ void Pool::wake_all() {
     waiter->wake();
   }
   waiters_.clear();
+  note_waiters_locked();
 }
 
 void Pool::reset_backoff() {
@@ -180,7 +289,9 @@ void Pool::reset_backoff() {
 void Pool::set_limits(const PoolLimits& limits) {
   std::lock_guard lock(mu_);
   limits_ = limits;
-  while (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
+  while (total_ < limits_.pool_size && uncovered_waiters_locked()) {
+    grant_next_waiter_locked(nullptr);
+  }
 }
 
 PoolLimits Pool::limits() const {
@@ -192,11 +303,16 @@ PoolStats Pool::stats(Clock::time_point stale_before) const {
   std::lock_guard lock(mu_);
   PoolStats s;
   s.total = total_;
-  s.idle = idle_count_;
+  s.idle = idle_count_ + held_count_;
   s.opened = opened_;
   s.closed = closed_;
   for (const auto& list : idle_) {
     for (const auto& server : list) s.idle_stale += server->idle_since < stale_before;
+  }
+  for (const auto& list : held_) {
+    for (const Holder* h = list.head; h; h = h->next_) {
+      s.idle_stale += h->server_->idle_since < stale_before;
+    }
   }
   s.connecting = connecting_;
   s.waiting = static_cast<uint32_t>(waiters_.size());
@@ -208,6 +324,9 @@ void Pool::for_each_idle(const std::function<void(const PooledServer&)>& visit) 
   std::lock_guard lock(mu_);
   for (const auto& list : idle_) {
     for (const auto& server : list) visit(*server);
+  }
+  for (const auto& list : held_) {
+    for (const Holder* h = list.head; h; h = h->next_) visit(*h->server_);
   }
 }
 
@@ -265,6 +384,7 @@ void Pool::grant_waiter_locked(WaiterQueue::iterator it, std::unique_ptr<PooledS
   } else {
     waiters_.erase(it);
   }
+  note_waiters_locked();
   waiter->queued_ = false;
   if (server) {
     if (waiter->worker_ != server->worker) server->leave_worker();
@@ -284,7 +404,9 @@ void Pool::grant_free_slots_locked(Clock::time_point now) {
     if (total_ == 0) fail_waiters_locked(last_error_);
     return;
   }
-  while (!waiters_.empty() && total_ < limits_.pool_size) grant_next_waiter_locked(nullptr);
+  while (total_ < limits_.pool_size && uncovered_waiters_locked()) {
+    grant_next_waiter_locked(nullptr);
+  }
 }
 
 void Pool::fail_waiters_locked(const std::string& error) {
@@ -294,6 +416,7 @@ void Pool::fail_waiters_locked(const std::string& error) {
     waiter->wake();
   }
   waiters_.clear();
+  note_waiters_locked();
 }
 
 void Pool::push_idle(std::unique_ptr<PooledServer> server) {

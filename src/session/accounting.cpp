@@ -30,6 +30,7 @@ std::string_view cstring_at(std::string_view body) {
 
 void Session::set_entry(std::shared_ptr<PoolEntry> entry) {
   if (entry == entry_) return;
+  give_back_held();  // held_ belongs to entry_'s pool
   if (entry_) --entry_->stats.clients;
   entry_ = std::move(entry);
   if (entry_) {

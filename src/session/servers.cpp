@@ -28,6 +28,7 @@ constexpr std::chrono::seconds kDrainTimeout{5};
 // passed its idle check); otherwise what the pool said (wait, connect or fail), for
 // acquire_server.
 std::optional<pool::Checkout> Session::checkout_now(pool::Clock::time_point now) {
+  if (held_ && take_held(now)) return std::nullopt;
   waiter();  // made before the pool may queue it
   for (;;) {
     auto got = entry_->pool.checkout(worker_.id, request_->waiter, now);
@@ -219,6 +220,48 @@ void Session::release_server(pool::Clock::time_point now) {
   std::unique_ptr<pool::PooledServer> s(server_.release());
   auto refused = entry_->pool.release(std::move(s), now);
   // A refused (expired) server is closed as `refused` goes out of scope.
+}
+
+bool Session::hold_server(pool::Clock::time_point now) {
+  if (entry_->mode == config::PoolMode::kSession || entry_->retired || killed_ ||
+      server_->created_at.time_since_epoch().count() < entry_->reconnect_before.load()) {
+    return false;
+  }
+  if (!holder_) holder_ = std::make_shared<SessionHolder>(*this, worker_.mailbox);
+  if (!entry_->pool.hold(*holder_, *server_, now)) return false;
+  if (cancel_target_) cancel_target_->clear();  // no query of the client's to cancel
+  held_ = std::move(server_);
+  return true;
+}
+
+// The held server for this request: false when the pool reclaimed it (it is given back
+// here) or it turned out closed (dropped).
+bool Session::take_held(pool::Clock::time_point now) {
+  if (!entry_->pool.unhold(*holder_)) {
+    give_back_held();
+    return false;
+  }
+  return take_server(std::move(held_), now);
+}
+
+void Session::give_back_held(bool close) {
+  if (!held_) return;
+  close = close || entry_->retired || killed_ ||
+          held_->created_at.time_since_epoch().count() < entry_->reconnect_before.load();
+  auto closed = entry_->pool.give_back(*holder_, std::move(held_), pool::Clock::now(), close);
+  // A closed server's socket is closed as `closed` goes out of scope (on its own worker).
+}
+
+void Session::on_reclaim() {
+  if (!held_ || !entry_->pool.reclaimed(*holder_)) return;
+  give_back_held();
+  if (idle_ && cin_.empty()) release_request();  // as begin_idle_read does without a server
+}
+
+void SessionHolder::reclaim() {
+  mailbox_.post([self = shared_from_this()] {
+    if (self->session) self->session->on_reclaim();
+  });
 }
 
 void Session::drop_server() {

@@ -44,6 +44,8 @@ Session::Session(tcp::socket socket, Worker& worker)
 
 Session::~Session() {
   if (server_) drop_server();
+  give_back_held(true);  // (an ended session gave it back in run(): here the loop is gone)
+  if (holder_) holder_->session = nullptr;
   if (key_pid_) runtime_.cancels().remove(key_pid_);
   if (entry_) --entry_->stats.clients;
   worker_.sessions.erase(this);
@@ -89,6 +91,7 @@ awaitable<void> Session::run(std::unique_ptr<tcp::socket> socket, Worker& worker
   try {
     if (!co_await s.start()) co_return;
     co_await s.serve_client();
+    s.give_back_held();
     spdlog::info("client {} disconnected: user \"{}\" database \"{}\"", s.peer_, s.user_,
                  s.database_);
   } catch (const std::exception& e) {
@@ -126,13 +129,15 @@ Session::ClientStep Session::client_step() {
 }
 
 // With nothing buffered the session gives back its buffer block and request state (an
-// idle client holds neither) and the read lands in cin_'s small storage.
+// idle client holds neither; one that holds a server keeps its request state, as it
+// would keep it while attached, until the server is reclaimed) and the read lands in
+// cin_'s small storage.
 asio::mutable_buffer Session::begin_idle_read() {
   idle_ = true;
   keep_statement_text();
   if (cin_.empty()) {
     cin_.release();
-    if (!server_) release_request();
+    if (!server_ && !held_) release_request();
   }
   return read_room(cin_);
 }
@@ -332,8 +337,9 @@ awaitable<void> Session::serve_client() {
           (read_only || !notes_writes()) && !shutdown_) {
         // ready_clock_: the reading of note_ready for the ReadyForQuery that ended the
         // relay, in this handler run (none if an await came after it).
-        release_server(relayed && ready_clock_ != pool::Clock::time_point{} ? ready_clock_
-                                                                           : pool::Clock::now());
+        hold_or_release_server(relayed && ready_clock_ != pool::Clock::time_point{}
+                                   ? ready_clock_
+                                   : pool::Clock::now());
       } else {
         next = co_await end_request(end, read_only);
       }

@@ -98,6 +98,19 @@ class SessionWaiter : public pool::Waiter, public std::enable_shared_from_this<S
   uint64_t armings_ = 0;
 };
 
+// The session's side of a server it keeps between transactions (pool::Holder). The
+// pool's reclaim comes to the session through its worker's mailbox, if the session is
+// still there (`session` is cleared when it ends; both on the session's worker).
+class SessionHolder : public pool::Holder, public std::enable_shared_from_this<SessionHolder> {
+ public:
+  SessionHolder(Session& owner, backend::Mailbox& mailbox) : session(&owner), mailbox_(mailbox) {}
+  void reclaim() override;
+  Session* session;
+
+ private:
+  backend::Mailbox& mailbox_;
+};
+
 // What a session needs only while it serves a request (waiting for a server, attached,
 // giving the server back). Taken from a per-thread free list when a request starts and
 // given back when the session goes idle: an idle client holds none, and a request
@@ -328,6 +341,19 @@ class Session {
   awaitable<void> read_back_settings();
   bool server_clean() const;
   void release_server(pool::Clock::time_point now = pool::Clock::now());
+  // At the end of a transaction (transaction and statement mode): keeps the server in
+  // held_ for the client's next one while no client waits (pool::Pool::hold), else
+  // release_server(). The next checkout_now() takes it up again (take_held) unless the
+  // pool reclaimed it meanwhile (on_reclaim gives it back at once).
+  void hold_or_release_server(pool::Clock::time_point now) {
+    if (!entry_->pool.may_hold() || !hold_server(now)) release_server(now);
+  }
+  bool hold_server(pool::Clock::time_point now);
+  bool take_held(pool::Clock::time_point now);
+  // Gives held_ back to its pool (closed when `close`, or when it may not be reused).
+  void give_back_held(bool close = false);
+  friend class SessionHolder;
+  void on_reclaim();
   void drop_server();
   awaitable<void> finish_server(PumpEnd end);
   awaitable<bool> drain_server();
@@ -455,6 +481,10 @@ class Session {
 
   // Attached phase state.
   std::unique_ptr<backend::ServerConnection> server_;
+  // Between transactions: the last server, kept while no client waits (entry_'s pool
+  // counts it idle). Never at once with server_.
+  std::unique_ptr<backend::ServerConnection> held_;
+  std::shared_ptr<SessionHolder> holder_;  // made on the first hold
   size_t c_remaining_ = 0;   // bytes left of the client message being forwarded
   size_t s_remaining_ = 0;   // bytes left of the server message being forwarded
 

@@ -16,7 +16,8 @@ MD5_USER=pgmux_md5 MD5_PASSWORD=md5_pw
 # in parallel do not disturb each other's counts; pgmux_copy/blob/cancel/params hold the tables and
 # schema of the COPY, large-value, cancel and session-parameter tests.
 TEST_DATABASES=(pgmux_test pgmux_load pgmux_kill_tx pgmux_kill_session pgmux_copy pgmux_blob pgmux_cancel
-                pgmux_params pgmux_admin pgmux_pause pgmux_metrics)
+                pgmux_params pgmux_admin pgmux_pause pgmux_metrics pgmux_keep
+                pgmux_keep_idle pgmux_keep_leave pgmux_keep_dead)
 
 die() { echo "pg_cluster.sh: $*" >&2; exit 1; }
 # shellcheck source=cluster_lib.sh

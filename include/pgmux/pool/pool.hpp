@@ -1,10 +1,11 @@
 // A pool of server connections for one (database, user): the pool_size limit, the FIFO
-// queue of waiting clients, per-worker idle lists, idle/lifetime expiry and connect
-// backoff. Pure bookkeeping: it never touches a socket, it only moves owned
+// queue of waiting clients, per-worker idle lists, servers held by their last client
+// between transactions, idle/lifetime expiry and connect backoff. Pure bookkeeping: it never touches a socket, it only moves owned
 // PooledServer objects and calls Waiter::wake(). Thread-safe: every public member
 // takes the pool's mutex (util::Mutex).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,29 @@ class Waiter {
   bool queued_ = false;
   unsigned worker_ = 0;  // the worker thread the waiting session runs on
   std::string error_;  // set when the pool gave up on this waiter (no server reachable)
+};
+
+// A client that keeps its server between transactions while no client waits for one
+// (Pool::hold): its next transaction then needs no checkout and no release. The pool
+// counts a held server as idle (stats, for_each_idle, expiry) and takes it back when
+// another client needs it, or to close it: reclaim().
+class Holder {
+ public:
+  virtual ~Holder() = default;
+  // Called with the pool's lock held, from any thread: must only post to the holder's
+  // own worker, where the holder then checks Pool::reclaimed() and gives the server back
+  // with Pool::give_back() (unless it took the server up again meanwhile and found it
+  // reclaimed there: Pool::unhold()).
+  virtual void reclaim() = 0;
+
+ private:
+  friend class Pool;
+  enum class State : uint8_t { kFree, kHeld, kReclaimed };
+  State state_ = State::kFree;
+  bool close_ = false;              // reclaimed to be closed (expiry, RECONNECT), not handed on
+  PooledServer* server_ = nullptr;  // while held: read by the pool under its lock only
+  Holder* prev_ = nullptr;          // the pool's list of held servers of one worker
+  Holder* next_ = nullptr;
 };
 
 struct PoolLimits {
@@ -118,6 +142,25 @@ class Pool {
   // slot freed) and the caller closes it.
   [[nodiscard]] std::unique_ptr<PooledServer> release(std::unique_ptr<PooledServer> server,
                                                       Clock::time_point now);
+  // At a transaction's end, instead of release(): the caller keeps `server` (clean, on
+  // its own worker) for its next transaction, counted idle, when no client waits, the
+  // server is within its lifetime and the pool within its size. False: release() it.
+  bool hold(Holder& holder, PooledServer& server, Clock::time_point now);
+  // Without the lock: false when clients were waiting a moment ago (hold() would refuse;
+  // release() at once). A true may be stale: hold() decides.
+  bool may_hold() const { return !waiting_.load(std::memory_order_relaxed); }
+  // The holder takes its held server up again: true, unless the pool reclaimed it, which
+  // the holder then gives back with give_back().
+  bool unhold(Holder& holder);
+  // For the work reclaim() posted: whether the pool still wants the server back (the
+  // holder may have given it back, or held another one, since).
+  bool reclaimed(const Holder& holder) const;
+  // The holder gives back its server, held or reclaimed: as release() does, or closed
+  // (returned, its slot freed) when the pool reclaimed it to close it or `close`.
+  [[nodiscard]] std::unique_ptr<PooledServer> give_back(Holder& holder,
+                                                        std::unique_ptr<PooledServer> server,
+                                                        Clock::time_point now, bool close);
+
   // A server that was checked out is gone (closed, broken, expired): frees its slot.
   void drop();
   // A kConnect slot became a live server: it is returned with release() when clean.
@@ -127,13 +170,15 @@ class Pool {
   void connect_failed(const std::string& error, Clock::time_point now);
 
   // Idle servers past idle_timeout (above min_pool_size) or past lifetime; their slots
-  // are freed. The caller closes them.
+  // are freed. The caller closes them. Held ones are reclaimed to be closed by their
+  // holders.
   std::vector<std::unique_ptr<PooledServer>> take_expired(Clock::time_point now);
   // Reserves connect slots to bring the pool up to min_pool_size (none during backoff);
   // returns how many the caller must open (each then connected()/connect_failed()).
   // Called periodically: first hands free slots to clients queued through a backoff.
   uint32_t reserve_warm_slots(Clock::time_point now);
-  // Removes and returns every idle server (RECONNECT, shutdown); slots freed.
+  // Removes and returns every idle server (RECONNECT, shutdown); slots freed. Held ones
+  // are reclaimed to be closed by their holders.
   std::vector<std::unique_ptr<PooledServer>> take_all_idle();
   // Wakes every waiter with nothing granted (shutdown): each sees kWait from finish_wait.
   void wake_all();
@@ -166,11 +211,31 @@ class Pool {
   void grant_free_slots_locked(Clock::time_point now);
   void fail_waiters_locked(const std::string& error);
   void push_idle(std::unique_ptr<PooledServer> server);
+  std::unique_ptr<PooledServer> release_locked(std::unique_ptr<PooledServer> server,
+                                               Clock::time_point now);
+  void unlink_held_locked(Holder& holder);
+  // Takes a held server back from its holder: to hand on (the oldest held, of `worker`'s
+  // first), or to close.
+  void reclaim_held_locked(Holder& holder, bool close);
+  void reclaim_for_waiter_locked(unsigned worker);
+  // Waiters not served by a reclaim under way: they may have free slots.
+  bool uncovered_waiters_locked() const {
+    return reclaiming_ == 0 ? !waiters_.empty() : waiters_.size() > reclaiming_;
+  }
+  void note_waiters_locked() { waiting_.store(!waiters_.empty(), std::memory_order_relaxed); }
 
   mutable util::Mutex mu_;  // taken twice per transaction: see util/mutex.hpp
   PoolLimits limits_;
   std::vector<std::vector<std::unique_ptr<PooledServer>>> idle_;  // per worker, LIFO
   WaiterQueue waiters_;
+  std::atomic<bool> waiting_{false};  // !waiters_.empty(), for may_hold()
+  struct HeldList {
+    Holder* head = nullptr;  // held longest
+    Holder* tail = nullptr;
+  };
+  std::vector<HeldList> held_;  // per worker
+  uint32_t held_count_ = 0;
+  uint32_t reclaiming_ = 0;  // held servers reclaimed for waiters, not yet given back
   uint32_t total_ = 0;
   uint32_t idle_count_ = 0;
   uint32_t connecting_ = 0;
