@@ -13,10 +13,20 @@
 // raises an event that sets the flag again (or performs the queued read). So no data is
 // missed and no wait is longer; the decision is taken inside perform(), under the
 // descriptor's lock, so it cannot race with an event.
+// Except the end of the stream: a peer that sends its last bytes and closes (a server's
+// FATAL, then its exit) can have both in the queue when the read runs, which returns the
+// bytes and leaves the end for the next read, with the event that announced both
+// already taken. So the sockets are also registered for EPOLLRDHUP (watch_peer_close, at
+// a socket's first read), and a read that left room is not the last one tried at once
+// when the descriptor's latest event said the peer has shut down (or hung up or failed):
+// the next read then finds the end of the stream without waiting for an event that
+// will not come.
 #pragma once
 
 #include <boost/asio.hpp>
 #include <boost/version.hpp>
+#include <sys/epoll.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -117,9 +127,55 @@ inline bool running_here(ad::scheduler* scheduler) {
   return CallStack::contains(static_cast<ad::thread_context*>(scheduler)) != nullptr;
 }
 
+// Members Asio keeps private that watching for the peer's close needs: the reactor's
+// epoll descriptor, a descriptor's registered events, and the events of its latest
+// epoll report (left in the descriptor's operation base for perform_io). Named through
+// explicit instantiations, where access is not checked.
+template <class Tag, typename Tag::type Member>
+struct PrivateMember {
+  friend typename Tag::type member_of(Tag) { return Member; }
+};
+struct EpollFd {
+  using type = int Reactor::*;
+  friend type member_of(EpollFd);
+};
+struct RegisteredEvents {
+  using type = uint32_t Reactor::descriptor_state::*;
+  friend type member_of(RegisteredEvents);
+};
+struct ReadyEvents {
+  using type = unsigned int ad::scheduler_operation::*;
+  friend type member_of(ReadyEvents);
+};
+template struct PrivateMember<EpollFd, &Reactor::epoll_fd_>;
+template struct PrivateMember<RegisteredEvents, &Reactor::descriptor_state::registered_events_>;
+template struct PrivateMember<ReadyEvents, &ad::scheduler_operation::task_result_>;
+
+// The descriptor's latest reported events (its operation base is a private one: a
+// C-style cast reaches it).
+inline unsigned int& ready_events(Reactor::per_descriptor_data state) {
+  return ((ad::scheduler_operation*)state)->*member_of(ReadyEvents{});
+}
+
+// Adds EPOLLRDHUP to a registered socket's events, once (the socket's first read, on its
+// io_context's thread). A failure leaves the socket as Asio registered it.
+inline void watch_peer_close(Reactor& reactor, int fd, Reactor::per_descriptor_data state) {
+  uint32_t& registered = state->*member_of(RegisteredEvents{});
+  if (registered == 0 || (registered & EPOLLRDHUP) != 0) return;
+  epoll_event ev{};
+  ev.events = registered | EPOLLRDHUP;
+  ev.data.ptr = state;
+  if (::epoll_ctl(reactor.*member_of(EpollFd{}), EPOLL_CTL_MOD, fd, &ev) == 0) {
+    registered = ev.events;
+    ready_events(state) = 0;  // (a descriptor state is reused; the change re-reports readiness)
+  }
+}
+
 // What Asio's non_blocking_recv1 does for a stream socket, through nocancel::recv: a
-// reactor operation's perform step for a read of `fd` into `buffer`.
-inline ad::reactor_op::status perform_recv(int fd, asio::mutable_buffer buffer,
+// reactor operation's perform step for a read of `fd`, whose reactor state is `state`,
+// into `buffer`.
+inline ad::reactor_op::status perform_recv(int fd, Reactor::per_descriptor_data state,
+                                           asio::mutable_buffer buffer,
                                            boost::system::error_code& ec, std::size_t& bytes) {
   long n;
   do {
@@ -135,8 +191,13 @@ inline ad::reactor_op::status perform_recv(int fd, asio::mutable_buffer buffer,
   }
   bytes = static_cast<std::size_t>(n);
   ec = n == 0 ? boost::system::error_code(asio::error::eof) : boost::system::error_code();
-  // Room left (or end of stream): the socket's queue is empty.
-  return bytes < buffer.size() ? ad::reactor_op::done_and_exhausted : ad::reactor_op::done;
+  // Room left (or end of stream): the socket's queue is empty, unless the peer's end of
+  // the stream is still to be read (header comment).
+  if (bytes == buffer.size()) return ad::reactor_op::done;
+  if (n > 0 && (ready_events(state) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    return ad::reactor_op::done;
+  }
+  return ad::reactor_op::done_and_exhausted;
 }
 
 // Queues `op`, a read of `size` bytes of room on the socket whose implementation is
@@ -150,6 +211,7 @@ void queue_read(Reactor& reactor, Impl& impl, ad::reactor_op* op, std::size_t si
       ((impl.state_ & ad::socket_ops::non_blocking) ||
        ad::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, op->ec_));
   if (nonblocking) {
+    watch_peer_close(reactor, impl.socket_, impl.reactor_data_);
     reactor.start_op(Reactor::read_op, impl.socket_, impl.reactor_data_, op, is_continuation,
                      true);
   } else {
@@ -162,16 +224,18 @@ class ReadOp : public ad::reactor_op {
  public:
   BOOST_ASIO_DEFINE_HANDLER_PTR(ReadOp);
 
-  ReadOp(int fd, asio::mutable_buffer buffer, Handler& handler, const IoExecutor& io_ex)
+  ReadOp(int fd, Reactor::per_descriptor_data state, asio::mutable_buffer buffer,
+         Handler& handler, const IoExecutor& io_ex)
       : ad::reactor_op(boost::system::error_code(), &ReadOp::do_perform, &ReadOp::do_complete),
         fd_(fd),
+        state_(state),
         buffer_(buffer),
         handler_(std::move(handler)),
         work_(handler_, io_ex) {}
 
   static status do_perform(ad::reactor_op* base) {
     auto* o = static_cast<ReadOp*>(base);
-    return perform_recv(o->fd_, o->buffer_, o->ec_, o->bytes_transferred_);
+    return perform_recv(o->fd_, o->state_, o->buffer_, o->ec_, o->bytes_transferred_);
   }
 
   static void do_complete(void* owner, ad::operation* base, const boost::system::error_code&,
@@ -183,6 +247,7 @@ class ReadOp : public ad::reactor_op {
 
  private:
   int fd_;
+  Reactor::per_descriptor_data state_;
   asio::mutable_buffer buffer_;
   Handler handler_;
   Work work_;
@@ -230,7 +295,8 @@ struct InitiateRead {
     auto slot = asio::get_associated_cancellation_slot(handler);
 
     typename Op::ptr p = {std::addressof(handler), Op::ptr::allocate(handler), nullptr};
-    p.p = new (p.v) Op(impl.socket_, buffer, handler, SocketAccess::executor(*socket));
+    p.p = new (p.v) Op(impl.socket_, impl.reactor_data_, buffer, handler,
+                       SocketAccess::executor(*socket));
     if (slot.is_connected()) {
       p.p->cancellation_key_ =
           &slot.template emplace<Cancellation>(&reactor, &impl.reactor_data_, impl.socket_);
@@ -289,12 +355,13 @@ class KeptRead : public ad::reactor_op {
     bytes_transferred_ = 0;
     auto& impl = SocketAccess::impl(*socket_);
     fd_ = impl.socket_;
+    state_ = impl.reactor_data_;
     queue_read(*reactor_, impl, this, buffer_.size(), false);
   }
 
   static status do_perform(ad::reactor_op* base) {
     auto* o = static_cast<KeptRead*>(base);
-    return perform_recv(o->fd_, o->buffer_, o->ec_, o->bytes_transferred_);
+    return perform_recv(o->fd_, o->state_, o->buffer_, o->ec_, o->bytes_transferred_);
   }
 
   static void do_complete(void* owner, ad::operation* base, const boost::system::error_code&,
@@ -306,6 +373,7 @@ class KeptRead : public ad::reactor_op {
   asio::mutable_buffer buffer_;
   Reactor* reactor_ = nullptr;
   int fd_ = -1;
+  Reactor::per_descriptor_data state_ = nullptr;
   op_detail::HeldThread held_;  // while a read is queued
 };
 

@@ -7,6 +7,7 @@
 // own reads call ::recv, read_some calls syscall(SYS_recvfrom, ...) (nocancel::recv), and
 // the executable's own definitions are the ones those calls bind to.
 #include <dlfcn.h>
+
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <cstdarg>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -198,6 +200,55 @@ TEST_F(ReadSomeTest, EndOfStreamIsAnError) {
   EXPECT_EQ(result_->ec, asio::error::eof);
 }
 
+// The peer's last bytes and its end of stream, both in the socket's queue when a read
+// runs (a server's FATAL, then its exit): the read takes the bytes, and the next read
+// must see the end although the event that announced it has been taken already.
+TEST_F(ReadSomeTest, EndOfStreamBehindTheLastBytesOfOneEventIsRead) {
+  ASSERT_NO_FATAL_FAILURE(first_read_waits_for("abc"));
+  start_read();  // waits: the socket is drained
+  io_.restart();
+  io_.poll();
+  ASSERT_FALSE(result_);
+  send("last");
+  peer_.shutdown(tcp::socket::shutdown_send);  // both before the loop looks again
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(got(), "last");
+  start_read();
+  ASSERT_TRUE(finish_read()) << "the end of stream was never reported";
+  EXPECT_EQ(result_->ec, asio::error::eof);
+}
+
+TEST_F(ReadSomeTest, EndOfStreamSeenByTheLoopWhileNoReadWaitsIsRead) {
+  ASSERT_NO_FATAL_FAILURE(first_read_waits_for("abc"));
+  send("last");
+  peer_.shutdown(tcp::socket::shutdown_send);
+  io_.restart();
+  io_.run_for(50ms);  // the loop takes the socket's event with no read waiting
+  start_read();
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(got(), "last");
+  start_read();
+  ASSERT_TRUE(finish_read()) << "the end of stream was never reported";
+  EXPECT_EQ(result_->ec, asio::error::eof);
+}
+
+// As above before the socket's first read (its registration for the peer's close comes
+// with that read).
+TEST_F(ReadSomeTest, EndOfStreamBeforeTheFirstReadIsRead) {
+  send("only");
+  peer_.shutdown(tcp::socket::shutdown_send);
+  asio::steady_timer pause(io_, 50ms);  // work, so that the loop waits on epoll meanwhile
+  pause.async_wait([](error_code) {});
+  io_.restart();
+  io_.run();  // the loop takes the socket's event with no read waiting
+  start_read();
+  ASSERT_TRUE(finish_read());
+  EXPECT_EQ(got(), "only");
+  start_read();
+  ASSERT_TRUE(finish_read()) << "the end of stream was never reported";
+  EXPECT_EQ(result_->ec, asio::error::eof);
+}
+
 TEST_F(ReadSomeTest, ClosingTheSocketAbortsAWaitingRead) {
   start_read();
   io_.restart();
@@ -252,6 +303,43 @@ TEST_F(ReadSomeTest, AKeptReadServesReadAfterRead) {
     io_.run_one_for(100ms);
   }
   ASSERT_TRUE(last);
+  EXPECT_EQ(*last, asio::error::eof);
+}
+
+// The kept read, as EndOfStreamBehindTheLastBytesOfOneEventIsRead.
+TEST_F(ReadSomeTest, AKeptReadSeesEndOfStreamBehindTheLastBytesOfOneEvent) {
+  const auto services = read_op_detail::services_for(io_);
+  std::vector<std::string> got;
+  std::optional<error_code> last;
+  asio::co_spawn(io_, [&]() -> awaitable<void> {
+    KeptRead read;
+    for (;;) {
+      co_await read.on(socket_, asio::buffer(buf_), services);
+      auto [ec, n] = read.result();
+      if (ec) {
+        last = ec;
+        co_return;
+      }
+      got.emplace_back(buf_, n);
+    }
+  }, asio::detached);
+  io_.poll();
+  send("first");
+  auto run_until = [&](const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_one_for(100ms);
+    }
+    return done();
+  };
+  ASSERT_TRUE(run_until([&] { return got.size() == 1; }));
+  io_.restart();
+  io_.poll();  // the next read waits
+  send("last");
+  peer_.shutdown(tcp::socket::shutdown_send);
+  ASSERT_TRUE(run_until([&] { return last.has_value(); })) << "the end of stream was never reported";
+  EXPECT_EQ(got, (std::vector<std::string>{"first", "last"}));
   EXPECT_EQ(*last, asio::error::eof);
 }
 
