@@ -16,11 +16,11 @@
 // Except the end of the stream: a peer that sends its last bytes and closes (a server's
 // FATAL, then its exit) can have both in the queue when the read runs, which returns the
 // bytes and leaves the end for the next read, with the event that announced both
-// already taken. So the sockets are also registered for EPOLLRDHUP (watch_peer_close, at
-// a socket's first read), and a read that left room is not the last one tried at once
-// when the descriptor's latest event said the peer has shut down (or hung up or failed):
-// the next read then finds the end of the stream without waiting for an event that
-// will not come.
+// already taken. So the sockets are also registered for EPOLLRDHUP (at a socket's first
+// read that leaves room, which makes epoll report it again if its end is queued), and a
+// read that left room is not the last one tried at once when the descriptor's latest
+// event said the peer has shut down (or hung up or failed): the next read then finds the
+// end of the stream without waiting for an event that will not come.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -127,28 +127,33 @@ inline bool running_here(ad::scheduler* scheduler) {
   return CallStack::contains(static_cast<ad::thread_context*>(scheduler)) != nullptr;
 }
 
-// Members Asio keeps private that watching for the peer's close needs: the reactor's
-// epoll descriptor, a descriptor's registered events, and the events of its latest
-// epoll report (left in the descriptor's operation base for perform_io). Named through
-// explicit instantiations, where access is not checked.
+// Members Asio keeps private that watching for the peer's close needs: a descriptor's
+// reactor and registered events, the reactor's epoll descriptor, and the events of the
+// descriptor's latest epoll report (left in its operation base for perform_io). Named
+// through explicit instantiations, where access is not checked.
 template <class Tag, typename Tag::type Member>
 struct PrivateMember {
   friend typename Tag::type member_of(Tag) { return Member; }
 };
-struct EpollFd {
-  using type = int Reactor::*;
-  friend type member_of(EpollFd);
+struct DescriptorReactor {
+  using type = Reactor* Reactor::descriptor_state::*;
+  friend type member_of(DescriptorReactor);
 };
 struct RegisteredEvents {
   using type = uint32_t Reactor::descriptor_state::*;
   friend type member_of(RegisteredEvents);
 };
+struct EpollFd {
+  using type = int Reactor::*;
+  friend type member_of(EpollFd);
+};
 struct ReadyEvents {
   using type = unsigned int ad::scheduler_operation::*;
   friend type member_of(ReadyEvents);
 };
-template struct PrivateMember<EpollFd, &Reactor::epoll_fd_>;
+template struct PrivateMember<DescriptorReactor, &Reactor::descriptor_state::reactor_>;
 template struct PrivateMember<RegisteredEvents, &Reactor::descriptor_state::registered_events_>;
+template struct PrivateMember<EpollFd, &Reactor::epoll_fd_>;
 template struct PrivateMember<ReadyEvents, &ad::scheduler_operation::task_result_>;
 
 // The descriptor's latest reported events (its operation base is a private one: a
@@ -157,18 +162,28 @@ inline unsigned int& ready_events(Reactor::per_descriptor_data state) {
   return ((ad::scheduler_operation*)state)->*member_of(ReadyEvents{});
 }
 
-// Adds EPOLLRDHUP to a registered socket's events, once (the socket's first read, on its
-// io_context's thread). A failure leaves the socket as Asio registered it.
-inline void watch_peer_close(Reactor& reactor, int fd, Reactor::per_descriptor_data state) {
+// After a read that left room: whether the read after it must be tried at once, the
+// peer's end of the stream being possibly still queued. A socket is registered for
+// EPOLLRDHUP here, at its first such read (on its io_context's thread): the change
+// makes epoll report the socket again if it is readable now (its end already queued), so
+// that read waits for that report safely. A failed registration leaves the socket as
+// Asio registered it, and every read after a short one is then tried at once.
+[[gnu::noinline]] inline bool register_peer_close(int fd, Reactor::per_descriptor_data state) {
   uint32_t& registered = state->*member_of(RegisteredEvents{});
-  if (registered == 0 || (registered & EPOLLRDHUP) != 0) return;
+  Reactor& reactor = *(state->*member_of(DescriptorReactor{}));
   epoll_event ev{};
   ev.events = registered | EPOLLRDHUP;
   ev.data.ptr = state;
-  if (::epoll_ctl(reactor.*member_of(EpollFd{}), EPOLL_CTL_MOD, fd, &ev) == 0) {
-    registered = ev.events;
-    ready_events(state) = 0;  // (a descriptor state is reused; the change re-reports readiness)
-  }
+  if (::epoll_ctl(reactor.*member_of(EpollFd{}), EPOLL_CTL_MOD, fd, &ev) != 0) return true;
+  registered = ev.events;
+  ready_events(state) = 0;  // (a descriptor state is reused; epoll reports afresh)
+  return false;
+}
+
+inline bool peer_may_have_closed(int fd, Reactor::per_descriptor_data state) {
+  const uint32_t registered = state->*member_of(RegisteredEvents{});
+  if ((registered & EPOLLRDHUP) == 0) return register_peer_close(fd, state);
+  return (ready_events(state) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 }
 
 // What Asio's non_blocking_recv1 does for a stream socket, through nocancel::recv: a
@@ -193,8 +208,7 @@ inline ad::reactor_op::status perform_recv(int fd, Reactor::per_descriptor_data 
   ec = n == 0 ? boost::system::error_code(asio::error::eof) : boost::system::error_code();
   // Room left (or end of stream): the socket's queue is empty, unless the peer's end of
   // the stream is still to be read (header comment).
-  if (bytes == buffer.size()) return ad::reactor_op::done;
-  if (n > 0 && (ready_events(state) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+  if (bytes == buffer.size() || (n > 0 && peer_may_have_closed(fd, state))) {
     return ad::reactor_op::done;
   }
   return ad::reactor_op::done_and_exhausted;
@@ -211,7 +225,6 @@ void queue_read(Reactor& reactor, Impl& impl, ad::reactor_op* op, std::size_t si
       ((impl.state_ & ad::socket_ops::non_blocking) ||
        ad::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, op->ec_));
   if (nonblocking) {
-    watch_peer_close(reactor, impl.socket_, impl.reactor_data_);
     reactor.start_op(Reactor::read_op, impl.socket_, impl.reactor_data_, op, is_continuation,
                      true);
   } else {
