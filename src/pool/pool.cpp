@@ -103,32 +103,6 @@ std::unique_ptr<PooledServer> Pool::release_locked(std::unique_ptr<PooledServer>
   return nullptr;
 }
 
-bool Pool::hold(Holder& holder, PooledServer& server, Clock::time_point now) {
-  std::lock_guard lock(mu_);
-  if (!waiters_.empty() || total_ > limits_.pool_size ||
-      now - server.created_at >= limits_.lifetime) {
-    return false;
-  }
-  server.idle_since = now;
-  holder.state_ = Holder::State::kHeld;
-  holder.server_ = &server;
-  auto& list = held_[server.worker < held_.size() ? server.worker : 0];
-  holder.prev_ = list.tail;
-  holder.next_ = nullptr;
-  (list.tail ? list.tail->next_ : list.head) = &holder;
-  list.tail = &holder;
-  ++held_count_;
-  return true;
-}
-
-bool Pool::unhold(Holder& holder) {
-  std::lock_guard lock(mu_);
-  if (holder.state_ != Holder::State::kHeld) return false;
-  unlink_held_locked(holder);
-  holder.state_ = Holder::State::kFree;
-  return true;
-}
-
 bool Pool::reclaimed(const Holder& holder) const {
   std::lock_guard lock(mu_);
   return holder.state_ == Holder::State::kReclaimed;
@@ -154,15 +128,6 @@ std::unique_ptr<PooledServer> Pool::give_back(Holder& holder,
   }
   // idle_since stays the hold's: a server idle that long is checked before reuse.
   return release_locked(std::move(server), now);
-}
-
-void Pool::unlink_held_locked(Holder& holder) {
-  auto& list = held_[holder.server_->worker < held_.size() ? holder.server_->worker : 0];
-  (holder.prev_ ? holder.prev_->next_ : list.head) = holder.next_;
-  (holder.next_ ? holder.next_->prev_ : list.tail) = holder.prev_;
-  holder.prev_ = holder.next_ = nullptr;
-  holder.server_ = nullptr;
-  --held_count_;
 }
 
 void Pool::reclaim_held_locked(Holder& holder, bool close) {

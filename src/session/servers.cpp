@@ -42,15 +42,16 @@ bool Session::take_server(std::unique_ptr<pool::PooledServer> server,
                           pool::Clock::time_point now) {
   server_.reset(static_cast<backend::ServerConnection*>(server.release()));
   if (server_->worker != worker_.id && !move_server_here()) return false;
-  // A server idle for a while may have been closed by PostgreSQL (or have sent
-  // something unasked): one MSG_PEEK tells. Just-released ones skip the syscall.
-  if (now - server_->idle_since > kIdleCheckAfter && !server_->idle_check()) {
-    spdlog::info("server connection to {} was closed while idle; dropping it",
-                 entry_->target.address());
-    drop_server();
-    return false;
-  }
-  return true;
+  return open_after_idle(now);
+}
+
+// open_after_idle's check of a server idle for a while.
+bool Session::still_open() {
+  if (server_->idle_check()) return true;
+  spdlog::info("server connection to {} was closed while idle; dropping it",
+               entry_->target.address());
+  drop_server();
+  return false;
 }
 
 // Moves server_ (released to this session by another worker, or taken from another
@@ -223,7 +224,7 @@ void Session::release_server(pool::Clock::time_point now) {
 }
 
 bool Session::hold_server(pool::Clock::time_point now) {
-  if (entry_->mode == config::PoolMode::kSession || entry_->retired || killed_ ||
+  if (!pooled_ || entry_->retired || killed_ ||
       server_->created_at.time_since_epoch().count() < entry_->reconnect_before.load()) {
     return false;
   }
@@ -234,18 +235,9 @@ bool Session::hold_server(pool::Clock::time_point now) {
   return true;
 }
 
-// The held server for this request: false when the pool reclaimed it (it is given back
-// here) or it turned out closed (dropped).
-bool Session::take_held(pool::Clock::time_point now) {
-  if (!entry_->pool.unhold(*holder_)) {
-    give_back_held();
-    return false;
-  }
-  return take_server(std::move(held_), now);
-}
-
 void Session::give_back_held(bool close) {
   if (!held_) return;
+  held_->in().release();  // kept while held; an idle server in the pool holds no block
   close = close || entry_->retired || killed_ ||
           held_->created_at.time_since_epoch().count() < entry_->reconnect_before.load();
   auto closed = entry_->pool.give_back(*holder_, std::move(held_), pool::Clock::now(), close);

@@ -201,7 +201,7 @@ awaitable<void> Session::serve_client() {
     for (bool retried = false;; asked = pool::Clock::now()) {
       bool node = pick_node(read_only);
       std::optional<pool::Checkout> got;
-      if (node) got = checkout_now(asked);
+      if (node && !(held_ && take_held(asked))) got = checkout_now(asked);
       if (!node || got) {  // no idle server (or no node for a read): wait, connect or fail
         bool acquired = false;
         if (node && !entry_->node->replica && got->kind == pool::Checkout::Kind::kWait) {

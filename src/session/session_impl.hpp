@@ -227,6 +227,13 @@ class Session {
   std::optional<pool::Checkout> checkout_now(pool::Clock::time_point now);
   bool move_server_here();
   bool take_server(std::unique_ptr<pool::PooledServer> server, pool::Clock::time_point now);
+  // A server idle for a while may have been closed by PostgreSQL (or have sent
+  // something unasked): one MSG_PEEK tells. Just-released ones skip the syscall. False:
+  // it was closed, and is dropped.
+  bool open_after_idle(pool::Clock::time_point now) {
+    return now - server_->idle_since <= kIdleCheckAfter || still_open();
+  }
+  bool still_open();
   awaitable<std::optional<protocol::ErrorFields>> acquire_server(pool::Checkout got);
   awaitable<std::optional<protocol::ErrorFields>> acquire_server();
   // A wait for a server (serve_client's and acquire_server's), in steps around
@@ -349,7 +356,16 @@ class Session {
     if (!entry_->pool.may_hold() || !hold_server(now)) release_server(now);
   }
   bool hold_server(pool::Clock::time_point now);
-  bool take_held(pool::Clock::time_point now);
+  // The held server for this request: false when the pool reclaimed it (it is given
+  // back here) or it turned out closed (dropped). Inline: once per transaction.
+  bool take_held(pool::Clock::time_point now) {
+    if (!entry_->pool.unhold(*holder_)) {
+      give_back_held();
+      return false;
+    }
+    server_ = std::move(held_);
+    return open_after_idle(now);
+  }
   // Gives held_ back to its pool (closed when `close`, or when it may not be reused).
   void give_back_held(bool close = false);
   friend class SessionHolder;

@@ -1,8 +1,9 @@
 // A pool of server connections for one (database, user): the pool_size limit, the FIFO
 // queue of waiting clients, per-worker idle lists, servers held by their last client
-// between transactions, idle/lifetime expiry and connect backoff. Pure bookkeeping: it never touches a socket, it only moves owned
-// PooledServer objects and calls Waiter::wake(). Thread-safe: every public member
-// takes the pool's mutex (util::Mutex).
+// between transactions, idle/lifetime expiry and connect backoff. Pure bookkeeping: it
+// never touches a socket, it only moves owned PooledServer objects and calls
+// Waiter::wake() and Holder::reclaim(). Thread-safe: every public member but may_hold()
+// (one atomic load) takes the pool's mutex (util::Mutex).
 #pragma once
 
 #include <atomic>
@@ -145,13 +146,36 @@ class Pool {
   // At a transaction's end, instead of release(): the caller keeps `server` (clean, on
   // its own worker) for its next transaction, counted idle, when no client waits, the
   // server is within its lifetime and the pool within its size. False: release() it.
-  bool hold(Holder& holder, PooledServer& server, Clock::time_point now);
+  // (Inline, as unhold(): both run once per transaction.)
+  bool hold(Holder& holder, PooledServer& server, Clock::time_point now) {
+    std::lock_guard lock(mu_);
+    if (!waiters_.empty() || total_ > limits_.pool_size ||
+        now - server.created_at >= limits_.lifetime) {
+      return false;
+    }
+    server.idle_since = now;
+    holder.state_ = Holder::State::kHeld;
+    holder.server_ = &server;
+    HeldList& list = held_list(server);
+    holder.prev_ = list.tail;
+    holder.next_ = nullptr;
+    (list.tail ? list.tail->next_ : list.head) = &holder;
+    list.tail = &holder;
+    ++held_count_;
+    return true;
+  }
   // Without the lock: false when clients were waiting a moment ago (hold() would refuse;
   // release() at once). A true may be stale: hold() decides.
   bool may_hold() const { return !waiting_.load(std::memory_order_relaxed); }
   // The holder takes its held server up again: true, unless the pool reclaimed it, which
   // the holder then gives back with give_back().
-  bool unhold(Holder& holder);
+  bool unhold(Holder& holder) {
+    std::lock_guard lock(mu_);
+    if (holder.state_ != Holder::State::kHeld) return false;
+    unlink_held_locked(holder);
+    holder.state_ = Holder::State::kFree;
+    return true;
+  }
   // For the work reclaim() posted: whether the pool still wants the server back (the
   // holder may have given it back, or held another one, since).
   bool reclaimed(const Holder& holder) const;
@@ -202,6 +226,13 @@ class Pool {
   void set_server_params(Params params);
 
  private:
+  struct HeldList {
+    Holder* head = nullptr;  // held longest
+    Holder* tail = nullptr;
+  };
+  HeldList& held_list(const PooledServer& server) {
+    return held_[server.worker < held_.size() ? server.worker : 0];
+  }
   bool in_backoff(Clock::time_point now) const { return failures_ > 0 && now < retry_at_; }
   std::unique_ptr<PooledServer> pop_idle(unsigned worker);
   using WaiterQueue = std::deque<std::pair<std::shared_ptr<Waiter>, Clock::time_point>>;
@@ -213,7 +244,14 @@ class Pool {
   void push_idle(std::unique_ptr<PooledServer> server);
   std::unique_ptr<PooledServer> release_locked(std::unique_ptr<PooledServer> server,
                                                Clock::time_point now);
-  void unlink_held_locked(Holder& holder);
+  void unlink_held_locked(Holder& holder) {
+    HeldList& list = held_list(*holder.server_);
+    (holder.prev_ ? holder.prev_->next_ : list.head) = holder.next_;
+    (holder.next_ ? holder.next_->prev_ : list.tail) = holder.prev_;
+    holder.prev_ = holder.next_ = nullptr;
+    holder.server_ = nullptr;
+    --held_count_;
+  }
   // Takes a held server back from its holder: to hand on (the oldest held, of `worker`'s
   // first), or to close.
   void reclaim_held_locked(Holder& holder, bool close);
@@ -229,10 +267,6 @@ class Pool {
   std::vector<std::vector<std::unique_ptr<PooledServer>>> idle_;  // per worker, LIFO
   WaiterQueue waiters_;
   std::atomic<bool> waiting_{false};  // !waiters_.empty(), for may_hold()
-  struct HeldList {
-    Holder* head = nullptr;  // held longest
-    Holder* tail = nullptr;
-  };
   std::vector<HeldList> held_;  // per worker
   uint32_t held_count_ = 0;
   uint32_t reclaiming_ = 0;  // held servers reclaimed for waiters, not yet given back
