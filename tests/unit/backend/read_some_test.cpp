@@ -93,6 +93,34 @@ class ReadSomeTest : public ::testing::Test {
 
   std::string got() const { return std::string(buf_, result_->n); }
 
+  // A coroutine reading buf_ through one KeptRead until a read fails: what each read got
+  // goes to `got`, the error to `last`.
+  void spawn_kept_reader(std::vector<std::string>& got, std::optional<error_code>& last) {
+    asio::co_spawn(io_, [this, &got, &last]() -> awaitable<void> {
+      const auto services = read_op_detail::services_for(io_);
+      KeptRead read;
+      for (;;) {
+        co_await read.on(socket_, asio::buffer(buf_), services);
+        auto [ec, n] = read.result();
+        if (ec) {
+          last = ec;
+          co_return;
+        }
+        got.emplace_back(buf_, n);
+      }
+    }, asio::detached);
+  }
+
+  // Runs the loop until `done` (bounded); its last answer.
+  bool run_until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_one_for(100ms);
+    }
+    return done();
+  }
+
   // A read that waits in the loop for `bytes`, the way a server's answer is read: the
   // socket is drained when it completes.
   void first_read_waits_for(const std::string& bytes) {
@@ -263,21 +291,9 @@ TEST_F(ReadSomeTest, ClosingTheSocketAbortsAWaitingRead) {
 // hot path). Each read completes with what arrived, a drained socket is waited on
 // without a recv that finds nothing, and the coroutine goes on after each.
 TEST_F(ReadSomeTest, AKeptReadServesReadAfterRead) {
-  const auto services = read_op_detail::services_for(io_);
   std::vector<std::string> got;
   std::optional<error_code> last;
-  asio::co_spawn(io_, [&]() -> awaitable<void> {
-    KeptRead read;
-    for (;;) {
-      co_await read.on(socket_, asio::buffer(buf_), services);
-      auto [ec, n] = read.result();
-      if (ec) {
-        last = ec;
-        co_return;
-      }
-      got.emplace_back(buf_, n);
-    }
-  }, asio::detached);
+  spawn_kept_reader(got, last);
   io_.poll();
   EXPECT_TRUE(got.empty());
   const std::vector<std::string> sent{"one", "two", "three"};
@@ -288,51 +304,22 @@ TEST_F(ReadSomeTest, AKeptReadServesReadAfterRead) {
     io_.poll();
     EXPECT_EQ(g_recv_calls.load(), before) << "a recv that could only find nothing";
     send(bytes);
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (got.size() == had && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_one_for(100ms);
-    }
+    run_until([&] { return got.size() != had; });
     EXPECT_EQ(g_recv_calls.load(), before + 1) << "one recv, when epoll said data is there";
   }
   EXPECT_EQ(got, sent);
   peer_.shutdown(tcp::socket::shutdown_send);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!last && std::chrono::steady_clock::now() < deadline) {
-    io_.restart();
-    io_.run_one_for(100ms);
-  }
-  ASSERT_TRUE(last);
+  ASSERT_TRUE(run_until([&] { return last.has_value(); }));
   EXPECT_EQ(*last, asio::error::eof);
 }
 
 // The kept read, as EndOfStreamBehindTheLastBytesOfOneEventIsRead.
 TEST_F(ReadSomeTest, AKeptReadSeesEndOfStreamBehindTheLastBytesOfOneEvent) {
-  const auto services = read_op_detail::services_for(io_);
   std::vector<std::string> got;
   std::optional<error_code> last;
-  asio::co_spawn(io_, [&]() -> awaitable<void> {
-    KeptRead read;
-    for (;;) {
-      co_await read.on(socket_, asio::buffer(buf_), services);
-      auto [ec, n] = read.result();
-      if (ec) {
-        last = ec;
-        co_return;
-      }
-      got.emplace_back(buf_, n);
-    }
-  }, asio::detached);
+  spawn_kept_reader(got, last);
   io_.poll();
   send("first");
-  auto run_until = [&](const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_one_for(100ms);
-    }
-    return done();
-  };
   ASSERT_TRUE(run_until([&] { return got.size() == 1; }));
   io_.restart();
   io_.poll();  // the next read waits
