@@ -211,8 +211,7 @@ bool Session::server_clean() const {
 }
 
 void Session::release_server(pool::Clock::time_point now) {
-  if (entry_->retired || killed_ ||
-      server_->created_at.time_since_epoch().count() < entry_->reconnect_before.load()) {
+  if (!reusable(*server_)) {
     drop_server();
     return;
   }
@@ -223,11 +222,15 @@ void Session::release_server(pool::Clock::time_point now) {
   // A refused (expired) server is closed as `refused` goes out of scope.
 }
 
+// Whether `server`, clean, may serve again: not after KILL, not in a pool a reload
+// retired, not opened before a RECONNECT.
+bool Session::reusable(const backend::ServerConnection& server) const {
+  return !entry_->retired && !killed_ &&
+         server.created_at.time_since_epoch().count() >= entry_->reconnect_before.load();
+}
+
 bool Session::hold_server(pool::Clock::time_point now) {
-  if (!pooled_ || entry_->retired || killed_ ||
-      server_->created_at.time_since_epoch().count() < entry_->reconnect_before.load()) {
-    return false;
-  }
+  if (!pooled_ || !reusable(*server_)) return false;
   if (!holder_) holder_ = std::make_shared<SessionHolder>(*this, worker_.mailbox);
   if (!entry_->pool.hold(*holder_, *server_, now)) return false;
   if (cancel_target_) cancel_target_->clear();  // no query of the client's to cancel
@@ -238,8 +241,7 @@ bool Session::hold_server(pool::Clock::time_point now) {
 void Session::give_back_held(bool close) {
   if (!held_) return;
   held_->in().release();  // kept while held; an idle server in the pool holds no block
-  close = close || entry_->retired || killed_ ||
-          held_->created_at.time_since_epoch().count() < entry_->reconnect_before.load();
+  close = close || !reusable(*held_);
   auto closed = entry_->pool.give_back(*holder_, std::move(held_), pool::Clock::now(), close);
   // A closed server's socket is closed as `closed` goes out of scope (on its own worker).
 }

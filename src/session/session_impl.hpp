@@ -348,10 +348,12 @@ class Session {
   awaitable<void> read_back_settings();
   bool server_clean() const;
   void release_server(pool::Clock::time_point now = pool::Clock::now());
+  bool reusable(const backend::ServerConnection& server) const;
   // At the end of a transaction (transaction and statement mode): keeps the server in
   // held_ for the client's next one while no client waits (pool::Pool::hold), else
-  // release_server(). The next checkout_now() takes it up again (take_held) unless the
-  // pool reclaimed it meanwhile (on_reclaim gives it back at once).
+  // release_server(). The next request takes it up again (take_held: serve_client's,
+  // and checkout_now's for any other way to a server) unless the pool reclaimed it
+  // meanwhile (on_reclaim gives it back at once).
   void hold_or_release_server(pool::Clock::time_point now) {
     if (!entry_->pool.may_hold() || !hold_server(now)) release_server(now);
   }
