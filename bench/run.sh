@@ -20,12 +20,15 @@ SCALE=${BENCH_SCALE:-10}
 PG_MAX_CONNECTIONS=${BENCH_PG_MAX_CONNECTIONS:-300}
 if ((QUICK)); then
   MODES=${BENCH_MODES:-select-only} PROTOCOLS=${BENCH_PROTOCOLS:-simple}
-  CLIENTS=${BENCH_CLIENTS:-10 50} CHURN=${BENCH_CHURN:-0}
+  CLIENTS=${BENCH_CLIENTS:-10 50} CHURN=${BENCH_CHURN:-0} CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-3}
   CPU_TXNS=${BENCH_CPU_TXNS:-20000} STRACE_TXNS=${BENCH_STRACE_TXNS:-5000}
   CALLGRIND_TXNS=${BENCH_CALLGRIND_TXNS:-2000}
 else
   MODES=${BENCH_MODES:-select-only tpcb-like} PROTOCOLS=${BENCH_PROTOCOLS:-simple extended prepared}
   CLIENTS=${BENCH_CLIENTS:-1 10 50 500 2000} CHURN=${BENCH_CHURN:-1}
+  # One churn run varies by about 15% from the next (the client's own SCRAM work fills the
+  # machine), so its cell takes more rounds than the others for a median worth reading.
+  CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-10}
   CPU_TXNS=${BENCH_CPU_TXNS:-100000} STRACE_TXNS=${BENCH_STRACE_TXNS:-20000}
   CALLGRIND_TXNS=${BENCH_CALLGRIND_TXNS:-10000}
 fi
@@ -44,7 +47,7 @@ WORK="" RUN_NO=0 RUN_TOTAL=0 RUN_SECONDS=0 PERF_OK=0
 
 check_knobs() {
   local name
-  for name in QUICK ROUNDS SECONDS_PER_RUN SCALE PG_MAX_CONNECTIONS CHURN CPU_TXNS \
+  for name in QUICK ROUNDS SECONDS_PER_RUN SCALE PG_MAX_CONNECTIONS CHURN CHURN_ROUNDS CPU_TXNS \
     STRACE_TXNS CALLGRIND_TXNS IDLE_CONNS KEEP_WORK; do
     [[ ${!name} =~ ^[0-9]+$ ]] || die "$name must be a whole number, not '${!name}'"
   done
@@ -57,14 +60,20 @@ check_knobs() {
   command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON)"
 }
 
-# Prints the matrix cells, one "mode protocol clients" per line, in run order.
+# Rounds in all: the matrix's, or more where the churn cell takes more.
+total_rounds() { echo $((CHURN && CHURN_ROUNDS > ROUNDS ? CHURN_ROUNDS : ROUNDS)); }
+
+# Prints the cells of round $1, one "mode protocol clients" per line, in run order: the
+# matrix in its first ROUNDS rounds, the churn cell in its first max(ROUNDS, CHURN_ROUNDS).
 matrix_cells() {
-  local mode protocol clients
-  for mode in $MODES; do
-    for protocol in $PROTOCOLS; do
-      for clients in $CLIENTS; do echo "$mode $protocol $clients"; done
+  local round=$1 mode protocol clients
+  if ((round <= ROUNDS)); then
+    for mode in $MODES; do
+      for protocol in $PROTOCOLS; do
+        for clients in $CLIENTS; do echo "$mode $protocol $clients"; done
+      done
     done
-  done
+  fi
   if ((CHURN)); then echo "connect-churn simple 10"; fi
 }
 
@@ -78,26 +87,27 @@ cell_targets() {
 
 # Sets RUN_TOTAL (pgbench runs) and RUN_SECONDS (their -T durations added up).
 count_runs() {
-  local mode protocol clients n per_round=0 seconds=0
-  while read -r mode protocol clients; do
-    n=$(cell_targets "$mode" "$protocol" "$clients" | wc -l)
-    per_round=$((per_round + n))
-    seconds=$((seconds + n * (SECONDS_PER_RUN + $(ramp_seconds "$clients"))))
-  done < <(matrix_cells)
-  RUN_TOTAL=$((per_round * ROUNDS))
-  RUN_SECONDS=$((seconds * ROUNDS))
+  local round mode protocol clients n
+  RUN_TOTAL=0 RUN_SECONDS=0
+  for ((round = 1; round <= $(total_rounds); round++)); do
+    while read -r mode protocol clients; do
+      n=$(cell_targets "$mode" "$protocol" "$clients" | wc -l)
+      RUN_TOTAL=$((RUN_TOTAL + n))
+      RUN_SECONDS=$((RUN_SECONDS + n * (SECONDS_PER_RUN + $(ramp_seconds "$clients"))))
+    done < <(matrix_cells "$round")
+  done
 }
 
 # Every round runs every cell, and every cell runs its targets back to back (A B C A B C...),
 # so that noise on the machine hits all targets alike.
 run_matrix() {
   local round mode protocol clients target
-  for ((round = 1; round <= ROUNDS; round++)); do
+  for ((round = 1; round <= $(total_rounds); round++)); do
     while read -r mode protocol clients; do
       for target in $(cell_targets "$mode" "$protocol" "$clients"); do
         measure_run "$target" "$mode" "$protocol" "$clients" "$round"
       done
-    done < <(matrix_cells)
+    done < <(matrix_cells "$round")
   done
 }
 
@@ -157,7 +167,7 @@ gnuplot:     $(version_of gnuplot --version)
 perf:        $(version_of perf --version)
 strace:      $(version_of strace -V)
 settings:    rounds $ROUNDS, $SECONDS_PER_RUN s per run, quick $QUICK, scale $SCALE, pool_size $POOL_SIZE, pgmux workers ${BENCH_PGMUX_WORKERS:-auto}
-matrix:      modes [$MODES], protocols [$PROTOCOLS], clients [$CLIENTS], churn $CHURN
+matrix:      modes [$MODES], protocols [$PROTOCOLS], clients [$CLIENTS], churn $CHURN ($(total_rounds) rounds)
 direct:      up to $DIRECT_MAX clients (max_connections $PG_MAX_CONNECTIONS)
 postgresql:  fsync off, synchronous_commit off, full_page_writes off, autovacuum off, shared_buffers 256MB
 auth:        SCRAM-SHA-256 everywhere (PgBouncer userlist and pgmux hold PostgreSQL's SCRAM secret)
@@ -238,7 +248,7 @@ main() {
     INSTR_METHOD=callgrind
   fi
   count_runs
-  say "$RUN_TOTAL pgbench runs of $SECONDS_PER_RUN s in $ROUNDS round(s); about" \
+  say "$RUN_TOTAL pgbench runs of $SECONDS_PER_RUN s in $(total_rounds) round(s); about" \
     "$(estimate_minutes) min in all; PgBouncer $BOUNCER_VERSION" \
     "($( ((BOUNCER_PREPARED)) || echo "no ")prepared statements in transaction mode)"
   start_postgres

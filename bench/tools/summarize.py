@@ -92,6 +92,7 @@ def cell_medians(grouped):
 SUMMARY_FIELDS = [
     "mode", "protocol", "clients",
     "direct_tps", "pgbouncer_tps", "pgmux_tps", "pgmux_vs_pgbouncer", "pgmux_vs_direct",
+    "pgmux_vs_pgbouncer_round_min", "pgmux_vs_pgbouncer_round_max", "pgmux_ahead_rounds",
     "direct_lat_mean_ms", "pgbouncer_lat_mean_ms", "pgmux_lat_mean_ms",
     "direct_lat_p99_ms", "pgbouncer_lat_p99_ms", "pgmux_lat_p99_ms",
     "pgbouncer_added_lat_ms", "pgmux_added_lat_ms",
@@ -150,7 +151,16 @@ def proxy_bounds(runs, ncpu):
             "kernel_ratio": median(kernel_ratio), "busy": median(busy)}
 
 
-def summary_row(cell, per_target, bounds):
+def round_ratios(per_target):
+    """pgmux/PgBouncer tps round by round, for the rounds where both ran: how far one run
+    of a cell strays from the next, next to the ratio of the medians."""
+    def by_round(target):
+        return {r["round"]: number(r["tps"]) for r in per_target.get(target, [])}
+    mux, bnc = by_round("pgmux"), by_round("pgbouncer")
+    return [mux[k] / bnc[k] for k in mux if mux[k] is not None and bnc.get(k)]
+
+
+def summary_row(cell, per_target, bounds, ratios=()):
     get = lambda t, i: per_target[t][i] if t in per_target else None  # noqa: E731
     row = {"mode": cell[0], "protocol": cell[1], "clients": cell[2]}
     for t in TARGETS:
@@ -159,6 +169,10 @@ def summary_row(cell, per_target, bounds):
         row[t + "_lat_p99_ms"] = fmt(get(t, 2), 3)
     row["pgmux_vs_pgbouncer"] = fmt(ratio(get("pgmux", 0), get("pgbouncer", 0)), 3)
     row["pgmux_vs_direct"] = fmt(ratio(get("pgmux", 0), get("direct", 0)), 3)
+    if ratios:
+        row["pgmux_vs_pgbouncer_round_min"] = fmt(min(ratios), 3)
+        row["pgmux_vs_pgbouncer_round_max"] = fmt(max(ratios), 3)
+        row["pgmux_ahead_rounds"] = "%d/%d" % (sum(1 for r in ratios if r >= 1), len(ratios))
     if cell[2] == 1:  # the latency a proxy adds is only meaningful without queueing
         for t in ("pgbouncer", "pgmux"):
             row[t + "_added_lat_ms"] = fmt(diff(get(t, 1), get("direct", 1)), 3)
@@ -179,8 +193,9 @@ def summary_row(cell, per_target, bounds):
     return row
 
 
-def write_summary(path, medians, bounds):
-    rows = [summary_row(cell, per_target, bounds.get(cell, {}))
+def write_summary(path, medians, bounds, grouped):
+    rows = [summary_row(cell, per_target, bounds.get(cell, {}),
+                        round_ratios(grouped.get(cell, {})))
             for cell, per_target in medians.items()]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS, restval="")
@@ -219,15 +234,21 @@ def print_latency_split(medians):
 
 def print_throughput(rows):
     print("Throughput (median of rounds; tps, mean / p99 latency in ms; mux = pgmux)")
-    head = "%-14s %-9s %7s %10s %10s %10s %8s %8s  %-20s %-20s"
+    head = "%-14s %-9s %7s %10s %10s %10s %8s %8s  %-20s %-20s %s"
     print(head % ("mode", "protocol", "clients", "direct", "pgbouncer", "pgmux",
-                  "mux/bnc", "mux/dir", "mean d/b/m", "p99 d/b/m"))
+                  "mux/bnc", "mux/dir", "mean d/b/m", "p99 d/b/m",
+                  "mux/bnc by round: range, rounds >= 1"))
     for r in rows:
         lat = "/".join(r[t + "_lat_mean_ms"] or "-" for t in TARGETS)
         p99 = "/".join(r[t + "_lat_p99_ms"] or "-" for t in TARGETS)
+        spread = "-"
+        if r.get("pgmux_ahead_rounds"):
+            spread = "%s-%s, %s" % (r["pgmux_vs_pgbouncer_round_min"],
+                                    r["pgmux_vs_pgbouncer_round_max"], r["pgmux_ahead_rounds"])
         print(head % (r["mode"], r["protocol"], r["clients"], r["direct_tps"] or "-",
                       r["pgbouncer_tps"] or "-", r["pgmux_tps"] or "-",
-                      r["pgmux_vs_pgbouncer"] or "-", r["pgmux_vs_direct"] or "-", lat, p99))
+                      r["pgmux_vs_pgbouncer"] or "-", r["pgmux_vs_direct"] or "-", lat, p99,
+                      spread))
     failed = sum(int(r["failed_runs"]) for r in rows)
     if failed:
         print("  %d run(s) failed; see errors.log" % failed)
@@ -337,7 +358,7 @@ def main():
     grouped = group_runs(read_csv(os.path.join(results, "results.csv")))
     medians = cell_medians(grouped)
     bounds = {cell: proxy_bounds(t.get("pgbouncer", []), ncpu) for cell, t in grouped.items()}
-    rows = write_summary(os.path.join(results, "summary.csv"), medians, bounds)
+    rows = write_summary(os.path.join(results, "summary.csv"), medians, bounds, grouped)
     write_plot_data(os.path.join(results, "tps.dat"), medians)
     print_throughput(rows)
     print_latency_split(medians)

@@ -51,6 +51,30 @@ class ProxyBounds(unittest.TestCase):
         self.assertIsNone(b["kernel"])
 
 
+class RoundRatios(unittest.TestCase):
+    def test_rounds_are_paired_and_a_failed_run_leaves_its_round_out(self):
+        grouped = summarize.group_runs(rows(
+            "pgbouncer,connect-churn,simple,10,1,200,,,,,,,\n"
+            "pgmux,connect-churn,simple,10,1,160,,,,,,,\n"
+            "pgbouncer,connect-churn,simple,10,2,180,,,,,,,\n"
+            "pgmux,connect-churn,simple,10,2,,,,,,,,\n"
+            "pgbouncer,connect-churn,simple,10,3,150,,,,,,,\n"
+            "pgmux,connect-churn,simple,10,3,195,,,,,,,\n"))
+        per_target = grouped[("connect-churn", "simple", 10)]
+        ratios = summarize.round_ratios(per_target)
+        self.assertEqual(sorted(ratios), [0.8, 1.3])
+        row = summarize.summary_row(("connect-churn", "simple", 10),
+                                    summarize.cell_medians(grouped)[("connect-churn", "simple",
+                                                                     10)], {}, ratios)
+        self.assertEqual(row["pgmux_vs_pgbouncer_round_min"], "0.800")
+        self.assertEqual(row["pgmux_vs_pgbouncer_round_max"], "1.300")
+        self.assertEqual(row["pgmux_ahead_rounds"], "1/2")
+
+    def test_no_pgbouncer_no_ratios(self):
+        grouped = summarize.group_runs(rows("pgmux,select-only,prepared,10,1,9000,,,,,,,\n"))
+        self.assertEqual(summarize.round_ratios(grouped[("select-only", "prepared", 10)]), [])
+
+
 class Report(unittest.TestCase):
     def test_unsaturated_cells_get_no_bound(self):
         with tempfile.TemporaryDirectory() as d:
@@ -73,6 +97,8 @@ class Report(unittest.TestCase):
                          "%.3f" % (2e6 / 133 / 12000))
         self.assertIn("not saturated", out)
         self.assertIn("pgmux 34.0 us CPU (user 6.0, kernel 28.0)", out)
+        self.assertEqual(summary["50"]["pgmux_ahead_rounds"], "0/1")
+        self.assertIn("0.917-0.917, 0/1", out)
 
 
 if __name__ == "__main__":
