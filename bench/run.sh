@@ -98,8 +98,8 @@ count_runs() {
   done
 }
 
-# Every round runs every cell, and every cell runs its targets back to back (A B C A B C...),
-# so that noise on the machine hits all targets alike.
+# Every round runs its cells (matrix_cells), and every cell runs its targets back to back
+# (A B C A B C...), so that noise on the machine hits all targets alike.
 run_matrix() {
   local round mode protocol clients target
   for ((round = 1; round <= $(total_rounds); round++)); do
