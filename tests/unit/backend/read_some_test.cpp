@@ -93,6 +93,16 @@ class ReadSomeTest : public ::testing::Test {
 
   std::string got() const { return std::string(buf_, result_->n); }
 
+  // Reads `last` (what the peer sent before shutting down), then the end of stream.
+  void read_last_then_end_of_stream(const std::string& last) {
+    start_read();
+    ASSERT_TRUE(finish_read());
+    EXPECT_EQ(got(), last);
+    start_read();
+    ASSERT_TRUE(finish_read()) << "the end of stream was never reported";
+    EXPECT_EQ(result_->ec, asio::error::eof);
+  }
+
   // A coroutine reading buf_ through one KeptRead until a read fails: what each read got
   // goes to `got`, the error to `last`.
   void spawn_kept_reader(std::vector<std::string>& got, std::optional<error_code>& last) {
@@ -220,12 +230,7 @@ TEST_F(ReadSomeTest, ACancelledReadLeavesTheSocketUsable) {
 TEST_F(ReadSomeTest, EndOfStreamIsAnError) {
   send("last");
   peer_.shutdown(tcp::socket::shutdown_send);
-  start_read();
-  ASSERT_TRUE(finish_read());
-  EXPECT_EQ(got(), "last");
-  start_read();
-  ASSERT_TRUE(finish_read());
-  EXPECT_EQ(result_->ec, asio::error::eof);
+  ASSERT_NO_FATAL_FAILURE(read_last_then_end_of_stream("last"));
 }
 
 // The peer's last bytes and its end of stream, both in the socket's queue when a read
@@ -252,12 +257,7 @@ TEST_F(ReadSomeTest, EndOfStreamSeenByTheLoopWhileNoReadWaitsIsRead) {
   peer_.shutdown(tcp::socket::shutdown_send);
   io_.restart();
   io_.run_for(50ms);  // the loop takes the socket's event with no read waiting
-  start_read();
-  ASSERT_TRUE(finish_read());
-  EXPECT_EQ(got(), "last");
-  start_read();
-  ASSERT_TRUE(finish_read()) << "the end of stream was never reported";
-  EXPECT_EQ(result_->ec, asio::error::eof);
+  ASSERT_NO_FATAL_FAILURE(read_last_then_end_of_stream("last"));
 }
 
 // As above before the socket's first read (its registration for the peer's close comes
@@ -269,12 +269,7 @@ TEST_F(ReadSomeTest, EndOfStreamBeforeTheFirstReadIsRead) {
   pause.async_wait([](error_code) {});
   io_.restart();
   io_.run();  // the loop takes the socket's event with no read waiting
-  start_read();
-  ASSERT_TRUE(finish_read());
-  EXPECT_EQ(got(), "only");
-  start_read();
-  ASSERT_TRUE(finish_read()) << "the end of stream was never reported";
-  EXPECT_EQ(result_->ec, asio::error::eof);
+  ASSERT_NO_FATAL_FAILURE(read_last_then_end_of_stream("only"));
 }
 
 TEST_F(ReadSomeTest, ClosingTheSocketAbortsAWaitingRead) {
