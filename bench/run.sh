@@ -21,6 +21,7 @@ PG_MAX_CONNECTIONS=${BENCH_PG_MAX_CONNECTIONS:-300}
 if ((QUICK)); then
   MODES=${BENCH_MODES:-select-only} PROTOCOLS=${BENCH_PROTOCOLS:-simple}
   CLIENTS=${BENCH_CLIENTS:-10 50} CHURN=${BENCH_CHURN:-0} CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-3}
+  LATENCY_ROUNDS=${BENCH_LATENCY_ROUNDS:-3}
   CPU_TXNS=${BENCH_CPU_TXNS:-20000} STRACE_TXNS=${BENCH_STRACE_TXNS:-5000}
   CALLGRIND_TXNS=${BENCH_CALLGRIND_TXNS:-2000}
 else
@@ -29,6 +30,10 @@ else
   # One churn run varies by about 15% from the next (the client's own SCRAM work fills the
   # machine), so its cell takes more rounds than the others for a median worth reading.
   CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-10}
+  # The latency a proxy adds at one client is the difference of two small means (about
+  # 0.05 ms over direct's 0.1), and three runs of three rounds put pgmux's at 0.50x, 0.53x
+  # and 0.74x PgBouncer's: its cell (select-only, simple, 1 client) takes more rounds too.
+  LATENCY_ROUNDS=${BENCH_LATENCY_ROUNDS:-10}
   CPU_TXNS=${BENCH_CPU_TXNS:-100000} STRACE_TXNS=${BENCH_STRACE_TXNS:-20000}
   CALLGRIND_TXNS=${BENCH_CALLGRIND_TXNS:-10000}
 fi
@@ -47,8 +52,8 @@ WORK="" RUN_NO=0 RUN_TOTAL=0 RUN_SECONDS=0 PERF_OK=0
 
 check_knobs() {
   local name
-  for name in QUICK ROUNDS SECONDS_PER_RUN SCALE PG_MAX_CONNECTIONS CHURN CHURN_ROUNDS CPU_TXNS \
-    STRACE_TXNS CALLGRIND_TXNS IDLE_CONNS KEEP_WORK; do
+  for name in QUICK ROUNDS SECONDS_PER_RUN SCALE PG_MAX_CONNECTIONS CHURN CHURN_ROUNDS \
+    LATENCY_ROUNDS CPU_TXNS STRACE_TXNS CALLGRIND_TXNS IDLE_CONNS KEEP_WORK; do
     [[ ${!name} =~ ^[0-9]+$ ]] || die "$name must be a whole number, not '${!name}'"
   done
   ((ROUNDS >= 1 && SECONDS_PER_RUN >= 1 && CPU_TXNS >= 10 && STRACE_TXNS >= 10 &&
@@ -60,11 +65,22 @@ check_knobs() {
   command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON)"
 }
 
-# Rounds in all: the matrix's, or more where the churn cell takes more.
-total_rounds() { echo $((CHURN && CHURN_ROUNDS > ROUNDS ? CHURN_ROUNDS : ROUNDS)); }
+# Whether the matrix has the latency cell (select-only, simple protocol, 1 client).
+has_latency_cell() {
+  [[ " $MODES " == *" select-only "* && " $PROTOCOLS " == *" simple "* && " $CLIENTS " == *" 1 "* ]]
+}
+
+# Rounds in all: the matrix's, or more where the churn or the latency cell takes more.
+total_rounds() {
+  local n=$ROUNDS
+  if ((CHURN && CHURN_ROUNDS > n)); then n=$CHURN_ROUNDS; fi
+  if has_latency_cell && ((LATENCY_ROUNDS > n)); then n=$LATENCY_ROUNDS; fi
+  echo "$n"
+}
 
 # Prints the cells of round $1, one "mode protocol clients" per line, in run order: the
-# matrix in its first ROUNDS rounds, the churn cell in its first max(ROUNDS, CHURN_ROUNDS).
+# matrix in its first ROUNDS rounds, the latency cell in its first max(ROUNDS,
+# LATENCY_ROUNDS), the churn cell in its first max(ROUNDS, CHURN_ROUNDS).
 matrix_cells() {
   local round=$1 mode protocol clients
   if ((round <= ROUNDS)); then
@@ -73,8 +89,12 @@ matrix_cells() {
         for clients in $CLIENTS; do echo "$mode $protocol $clients"; done
       done
     done
+  elif ((round <= LATENCY_ROUNDS)) && has_latency_cell; then
+    echo "select-only simple 1"
   fi
-  if ((CHURN)); then echo "connect-churn simple 10"; fi
+  if ((CHURN && (round <= ROUNDS || round <= CHURN_ROUNDS))); then
+    echo "connect-churn simple 10"
+  fi
 }
 
 # Prints the targets of one cell in the fixed interleaving order direct, pgbouncer, pgmux.
@@ -167,7 +187,7 @@ gnuplot:     $(version_of gnuplot --version)
 perf:        $(version_of perf --version)
 strace:      $(version_of strace -V)
 settings:    rounds $ROUNDS, $SECONDS_PER_RUN s per run, quick $QUICK, scale $SCALE, pool_size $POOL_SIZE, pgmux workers ${BENCH_PGMUX_WORKERS:-auto}
-matrix:      modes [$MODES], protocols [$PROTOCOLS], clients [$CLIENTS], churn $CHURN ($(total_rounds) rounds)
+matrix:      modes [$MODES], protocols [$PROTOCOLS], clients [$CLIENTS], churn $CHURN ($((CHURN_ROUNDS > ROUNDS ? CHURN_ROUNDS : ROUNDS)) rounds), latency cell $((LATENCY_ROUNDS > ROUNDS ? LATENCY_ROUNDS : ROUNDS)) rounds
 direct:      up to $DIRECT_MAX clients (max_connections $PG_MAX_CONNECTIONS)
 postgresql:  fsync off, synchronous_commit off, full_page_writes off, autovacuum off, shared_buffers 256MB
 auth:        SCRAM-SHA-256 everywhere (PgBouncer userlist and pgmux hold PostgreSQL's SCRAM secret)
