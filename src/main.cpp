@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
     std::cerr << "pgmux: " << error->to_string() << "\n";
     return 2;
   }
+  // The files the configuration names (TLS) are checked as part of it.
+  if (auto error = pgmux::server::check_config_files(std::get<pgmux::config::Config>(loaded))) {
+    std::cerr << "pgmux: " << error->to_string() << "\n";
+    return 2;
+  }
   if (check) {
     std::cout << "configuration file " << path << " is valid\n";
     return 0;

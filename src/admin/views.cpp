@@ -129,7 +129,7 @@ Row client_row(const metrics::ClientSnapshot& c) {
           num(c.pid),
           c.server,
           "0",  // remote_pid
-          "",   // tls
+          c.tls,
           c.application_name,
           num(c.pid)};
 }

@@ -41,8 +41,15 @@ constexpr std::string_view kTopLevelKeys[] = {
     "server_connect_timeout", "server_login_retry", "server_idle_timeout", "server_lifetime",
     "query_wait_timeout", "shutdown_timeout", "max_prepared_statements",
     "track_extra_parameters", "health_check", "metrics", "admin", "slow_query_threshold",
-    "log_query_literals", "users", "databases"};
+    "log_query_literals", "tls", "users", "databases"};
 constexpr std::string_view kListenKeys[] = {"host", "port"};
+constexpr std::string_view kTlsKeys[] = {"mode", "cert_file", "key_file", "min_version",
+                                         "ciphers"};
+// "prefer" is "allow": on the server's side both accept TLS without requiring it.
+constexpr std::string_view kTlsModeNames[] = {"disable", "allow", "prefer", "require"};
+constexpr TlsMode kTlsModes[] = {TlsMode::kDisable, TlsMode::kAllow, TlsMode::kAllow,
+                                 TlsMode::kRequire};
+constexpr std::string_view kTlsVersions[] = {"1.2", "1.3"};
 constexpr std::string_view kUserKeys[] = {"auth", "password", "server_password"};
 constexpr std::string_view kDatabaseKeys[] = {"host",      "port",      "primary",
                                               "replicas",  "routing",   "dbname",
@@ -112,7 +119,7 @@ class Parser {
                                 [this](const Entry& e) { return top_level_entry(e); })) {
       return false;
     }
-    return check_required() && check_pool_sizes() && resolve_databases() &&
+    return check_required() && check_tls() && check_pool_sizes() && resolve_databases() &&
            detail::resolve_health_check(reader_, health_check_, user_order_, replicas_site(),
                                         config_) &&
            detail::check_admin(reader_, admin_, config_);
@@ -121,6 +128,8 @@ class Parser {
  private:
   bool top_level_entry(const Entry& e);
   bool parse_listen(const Entry& e);
+  bool parse_tls(const Entry& e);
+  bool check_tls();
   bool parse_workers(const Entry& e);
   bool parse_users(const Entry& e);
   bool parse_user(const Entry& e);
@@ -155,6 +164,7 @@ bool Parser::top_level_entry(const Entry& e) {
   }
   size_t index = 0;
   if (e.name == "listen") return parse_listen(e);
+  if (e.name == "tls") return parse_tls(e);
   if (e.name == "workers") return parse_workers(e);
   if (e.name == "users") return parse_users(e);
   if (e.name == "databases") return parse_databases(e);
@@ -196,6 +206,58 @@ bool Parser::parse_listen(const Entry& e) {
     if (field.name == "port") return reader_.read_port(field, config_.listen.port);
     return reader_.unknown_key(field, kListenKeys);
   });
+}
+
+bool Parser::parse_tls(const Entry& e) {
+  TlsConfig& tls = config_.tls;
+  tls.line = e.key_line;
+  return reader_.for_each_entry(e, [&](const Entry& field) {
+    size_t index = 0;
+    if (field.name == "mode") {
+      if (!reader_.read_choice(field, kTlsModeNames, index)) return false;
+      tls.mode = kTlsModes[index];
+      return true;
+    }
+    if (field.name == "cert_file") {
+      tls.cert_line = field.value_line;
+      return reader_.read_nonempty(field, tls.cert_file);
+    }
+    if (field.name == "key_file") {
+      tls.key_line = field.value_line;
+      return reader_.read_nonempty(field, tls.key_file);
+    }
+    if (field.name == "min_version") {
+      if (!reader_.read_choice(field, kTlsVersions, index)) return false;
+      tls.min_version = std::string(kTlsVersions[index]);
+      return true;
+    }
+    if (field.name == "ciphers") {
+      tls.ciphers_line = field.value_line;
+      return reader_.read_nonempty(field, tls.ciphers);
+    }
+    return reader_.unknown_key(field, kTlsKeys);
+  });
+}
+
+// A mode other than disable needs both files; relative paths are made the config file's.
+bool Parser::check_tls() {
+  TlsConfig& tls = config_.tls;
+  if (tls.mode == TlsMode::kDisable) return true;
+  const char* missing = tls.cert_file.empty() ? "cert_file" : tls.key_file.empty() ? "key_file"
+                                                                                  : nullptr;
+  if (missing) {
+    return reader_.fail(tls.line, std::string("tls.") + missing,
+                        std::string("required when tls.mode is ") +
+                            std::string(to_string(tls.mode)));
+  }
+  auto slash = config_.source_path.rfind('/');
+  if (slash != std::string::npos) {
+    const std::string dir = config_.source_path.substr(0, slash + 1);
+    for (std::string* path : {&tls.cert_file, &tls.key_file}) {
+      if ((*path)[0] != '/') *path = dir + *path;
+    }
+  }
+  return true;
 }
 
 bool Parser::parse_workers(const Entry& e) {
@@ -428,6 +490,15 @@ ConfigError yaml_error(const std::string& file, const YAML::Exception& e) {
 std::string_view to_string(PoolMode mode) { return kPoolModeNames[static_cast<size_t>(mode)]; }
 
 std::string_view to_string(AuthMethod method) { return kAuthNames[static_cast<size_t>(method)]; }
+
+std::string_view to_string(TlsMode mode) {
+  switch (mode) {
+    case TlsMode::kDisable: return "disable";
+    case TlsMode::kAllow: return "allow";
+    case TlsMode::kRequire: return "require";
+  }
+  return "disable";
+}
 
 const UserConfig* Config::find_user(std::string_view name) const {
   auto it = users.find(name);

@@ -98,6 +98,8 @@ std::string_view to_string(Reject reason) {
       return "login_timeout";
     case Reject::kProtocol:
       return "protocol_error";
+    case Reject::kTlsRequired:
+      return "tls_required";
     case Reject::kCount:
       break;
   }

@@ -229,8 +229,19 @@ util::Status Server::Impl::bind(WorkerThread& w, const tcp::endpoint& endpoint) 
   return util::Ok{};
 }
 
+std::optional<config::ConfigError> check_config_files(const config::Config& config) {
+  auto tls = session::load_tls(config);
+  if (auto* error = std::get_if<config::ConfigError>(&tls)) return *error;
+  return std::nullopt;
+}
+
 util::Status Server::start() {
   auto config = impl_->runtime.config();
+  auto tls = session::load_tls(*config);
+  if (auto* error = std::get_if<config::ConfigError>(&tls)) {
+    return util::make_error("tls", error->to_string());
+  }
+  impl_->runtime.set_tls(std::get<session::TlsServerPtr>(std::move(tls)));
   std::string host = config->listen.host;
   if (host == "*") host = "0.0.0.0";
   error_code ec;
@@ -334,6 +345,11 @@ std::string Server::Impl::apply_reload() {
     return "reload refused, configuration unchanged: " + error->to_string();
   }
   auto fresh = std::make_shared<const config::Config>(std::get<config::Config>(std::move(loaded)));
+  auto tls = session::load_tls(*fresh);  // the files are read again: a renewed certificate
+  if (auto* error = std::get_if<config::ConfigError>(&tls)) {
+    spdlog::error("reload refused, configuration unchanged: {}", error->to_string());
+    return "reload refused, configuration unchanged: " + error->to_string();
+  }
   auto old = runtime.config();
   if (fresh->workers != old->workers || fresh->listen.host != old->listen.host ||
       fresh->listen.port != old->listen.port || fresh->metrics.host != old->metrics.host ||
@@ -348,6 +364,7 @@ std::string Server::Impl::apply_reload() {
     }
     runtime.set_audit(std::move(*audit));
   }
+  runtime.set_tls(std::get<session::TlsServerPtr>(std::move(tls)));
   auto retired = runtime.set_config(fresh);
   for (auto& entry : retired) {
     for (auto& server : entry->pool.take_all_idle()) {

@@ -212,6 +212,7 @@ metrics::ClientSnapshot Session::describe() const {
   if (baseline_) {
     if (const std::string* app = wanted("application_name")) c.application_name = *app;
   }
+  if (tls_) c.tls = tls_->description;
   return c;
 }
 

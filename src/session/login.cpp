@@ -60,6 +60,14 @@ awaitable<bool> Session::login() {
     co_await handle_cancel_request(packet);
     co_return false;
   }
+  if (!tls_ && config_->tls.mode == config::TlsMode::kRequire) {
+    runtime_.counters.reject(metrics::Reject::kTlsRequired);
+    co_await send_fatal(sqlstate::kInvalidAuthorizationSpecification,
+                        "this server requires TLS: connect with sslmode=require, verify-ca or "
+                        "verify-full");
+    spdlog::warn("client {} rejected: a login without TLS (tls.mode is require)", peer_);
+    co_return false;
+  }
   backend::ParamMap gucs;  // settings from the startup packet
   if (!co_await take_startup_params(packet, gucs)) co_return false;
   if (runtime_.clients.load() > config_->max_client_connections) {
@@ -74,8 +82,9 @@ awaitable<bool> Session::login() {
   co_return co_await finish_login(gucs);
 }
 
-// Reads packets until a StartupMessage or CancelRequest; answers SSLRequest and
-// GSSENCRequest with 'N' (no encryption offered).
+// Reads packets until a StartupMessage or CancelRequest. An SSLRequest is answered 'S'
+// when TLS is on (the session then goes on through the TLS relay, tls.hpp), else 'N'; a
+// GSSENCRequest always 'N'.
 awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
   for (;;) {
     auto header = protocol::frame_startup(cin_.readable());
@@ -104,7 +113,20 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
                             "received unencrypted data after SSL request");
         co_return false;
       }
-      if (!co_await write_client("N")) co_return false;
+      if (tls_) {  // (PostgreSQL refuses it too: a second negotiation inside TLS)
+        co_await send_fatal(sqlstate::kProtocolViolation,
+                            "received an encryption request on an encrypted connection");
+        co_return false;
+      }
+      TlsServerPtr tls;
+      if (parsed->kind == protocol::StartupKind::kSslRequest) tls = runtime_.tls();
+      if (!co_await write_client(tls ? "S" : "N")) co_return false;
+      if (!tls) continue;
+      tls_ = std::make_shared<TlsState>();
+      auto plain = start_tls(client_, tls, config_->client_login_timeout, tls_,
+                             runtime_.counters, peer_);
+      if (!plain) co_return false;
+      client_ = std::move(*plain);
       continue;
     }
     packet = std::move(*parsed);

@@ -105,6 +105,16 @@ void Runtime::set_audit(std::shared_ptr<admin::AuditLog> log) {
   audit_ = std::move(log);
 }
 
+TlsServerPtr Runtime::tls() const {
+  std::lock_guard lock(mu_);
+  return tls_;
+}
+
+void Runtime::set_tls(TlsServerPtr tls) {
+  std::lock_guard lock(mu_);
+  tls_ = std::move(tls);
+}
+
 double wall_seconds(pool::Clock::time_point t) {
   auto ago = std::chrono::duration_cast<std::chrono::system_clock::duration>(pool::Clock::now() - t);
   return std::chrono::duration<double>((std::chrono::system_clock::now() - ago).time_since_epoch())

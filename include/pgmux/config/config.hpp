@@ -106,6 +106,30 @@ struct AdminConfig {
   std::string audit_log;  // file admin commands and reloads are appended to; empty: stderr
 };
 
+// TLS for client connections (`tls:`). Clients ask for it with an SSLRequest (libpq's
+// sslmode); pgmux answers 'S' when mode is not kDisable.
+enum class TlsMode {
+  kDisable,  // every SSLRequest is answered 'N'
+  kAllow,    // TLS for clients that ask, plain text for the others ("allow", "prefer")
+  kRequire,  // clients that log in without TLS are refused (cancel requests still pass)
+};
+std::string_view to_string(TlsMode mode);
+
+struct TlsConfig {
+  TlsMode mode = TlsMode::kDisable;
+  // PEM files, read at startup and on every reload (relative paths are taken from the
+  // config file's directory). Both are required unless mode is kDisable.
+  std::string cert_file;  // the certificate chain, pgmux's own certificate first
+  std::string key_file;   // its private key
+  std::string min_version = "1.2";  // oldest protocol accepted: "1.2" or "1.3"
+  std::string ciphers;  // OpenSSL cipher list for TLS 1.2; empty: OpenSSL's default
+  // Lines of `tls:` and of the file keys (0: absent), for errors found loading the files.
+  int line = 0;
+  int cert_line = 0;
+  int key_line = 0;
+  int ciphers_line = 0;
+};
+
 struct Config {
   std::string source_path;  // file it was loaded from
 
@@ -138,6 +162,7 @@ struct Config {
   Duration query_wait_timeout = std::chrono::seconds(120);
   Duration shutdown_timeout = std::chrono::seconds(30);
 
+  TlsConfig tls;
   HealthCheckConfig health_check;
   MetricsConfig metrics;
   AdminConfig admin;

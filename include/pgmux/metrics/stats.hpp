@@ -133,7 +133,8 @@ enum class Reject : uint8_t {
   kAuthFailed,
   kUnknownDatabase,
   kLoginTimeout,
-  kProtocol,  // malformed startup
+  kProtocol,     // malformed startup
+  kTlsRequired,  // a login without TLS where tls.mode is require
   kCount
 };
 std::string_view to_string(Reject reason);  // "too_many_clients", "auth_failed", ...
@@ -190,6 +191,7 @@ struct ClientSnapshot {
   double request_time = 0;  // last request, seconds since the epoch (0: none)
   std::string server;       // "host:port pid N" while it holds one
   std::string application_name;
+  std::string tls;  // "TLSv1.3/TLS_AES_256_GCM_SHA384"; empty without TLS
 };
 
 struct ServerSnapshot {

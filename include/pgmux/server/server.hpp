@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@
 
 namespace pgmux::server {
 
+// Loads what the configuration names outside itself (tls: cert_file and key_file), to
+// check it: an error names the config file, line and key as a parse error does.
+std::optional<config::ConfigError> check_config_files(const config::Config& config);
+
 class Server {
  public:
   Server(std::shared_ptr<const config::Config> config, std::string config_path);
@@ -19,7 +24,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds every worker's listener. An error names the address and the reason.
+  // Loads the TLS files and binds every worker's listener. An error names the file, line
+  // and key, or the address, and the reason.
   util::Status start();
   // Serves until SIGTERM/SIGINT and the graceful shutdown that follows; returns the
   // process exit code.

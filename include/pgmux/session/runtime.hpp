@@ -30,6 +30,7 @@
 #include "pgmux/metrics/stats.hpp"
 #include "pgmux/pool/pool.hpp"
 #include "pgmux/session/login_deadlines.hpp"
+#include "pgmux/session/tls.hpp"
 #include "pgmux/sql/classify.hpp"
 
 namespace pgmux::session {
@@ -225,6 +226,11 @@ class Runtime {
 
   CancelRegistry& cancels() { return cancels_; }
 
+  // Client TLS as loaded from the current configuration's files (null: tls.mode is
+  // disable). Set at start and by every reload. Thread-safe.
+  TlsServerPtr tls() const;
+  void set_tls(TlsServerPtr tls);
+
   // Server statement names (content-addressed) that a server has accepted a Parse of:
   // a client's Parse of one of them can be answered without a server. Thread-safe.
   bool statement_known(const std::string& name) const;
@@ -270,6 +276,7 @@ class Runtime {
   CancelRegistry cancels_;
   PauseGate pauses_;
   std::shared_ptr<admin::AuditLog> audit_;  // guarded by mu_
+  TlsServerPtr tls_;                        // guarded by mu_
   std::vector<Worker*> workers_;
   mutable std::mutex statements_mu_;
   std::unordered_set<std::string> known_statements_;
