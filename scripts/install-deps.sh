@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libssl-dev libpq-dev libyaml-cpp-dev libspdlog-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
-  prometheus python3
+  prometheus python3 openssl
 )
 
 # Prints the packages of the list that are not installed, one per line.

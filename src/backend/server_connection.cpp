@@ -164,6 +164,32 @@ awaitable<util::Status> login(ServerConnection& conn, const ServerTarget& target
   }
 }
 
+// server_tls: asks `socket`'s server for TLS (SSLRequest). On 'S', the handshake and then
+// the relay (tls.hpp): `socket` becomes the relay's plain end. On 'N', plain TCP goes on
+// unless the target requires TLS.
+awaitable<util::Status> negotiate_tls(tcp::socket& socket, const ServerTarget& target) {
+  std::string request;
+  protocol::write_ssl_request(request);
+  if (!co_await write_all(socket, request)) co_return connection_error(target, "write failed");
+  char answer = 0;
+  auto [ec, n] = co_await asio::async_read(socket, asio::buffer(&answer, 1), use_nothrow);
+  if (ec) co_return connection_error(target, "no answer to the TLS request: " + ec.message());
+  if (answer == 'N') {
+    if (target.tls_required) {
+      co_return connection_error(target, "the server does not support TLS, which server_tls.mode "
+                                         "requires");
+    }
+    co_return util::Ok{};
+  }
+  if (answer != 'S') {
+    co_return connection_error(target, "unexpected answer to the TLS request");
+  }
+  auto plain = co_await connect_tls(std::move(socket), target.tls, target.host);
+  if (!plain) co_return connection_error(target, plain.error().message);
+  socket = std::move(*plain);
+  co_return util::Ok{};
+}
+
 awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_and_login(
     ServerTarget target, unsigned worker) {
   auto executor = co_await asio::this_coro::executor;
@@ -184,6 +210,10 @@ awaitable<util::Result<std::unique_ptr<ServerConnection>>> connect_and_login(
   }
   socket.set_option(tcp::no_delay(true));
   socket.set_option(asio::socket_base::keep_alive(true));
+  if (target.tls) {
+    auto status = co_await negotiate_tls(socket, target);
+    if (!status) co_return status.error();
+  }
   auto conn = std::make_unique<ServerConnection>(std::move(socket));
   conn->peer = peer;
   conn->worker = worker;

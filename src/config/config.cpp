@@ -41,7 +41,7 @@ constexpr std::string_view kTopLevelKeys[] = {
     "server_connect_timeout", "server_login_retry", "server_idle_timeout", "server_lifetime",
     "query_wait_timeout", "shutdown_timeout", "max_prepared_statements",
     "track_extra_parameters", "health_check", "metrics", "admin", "slow_query_threshold",
-    "log_query_literals", "tls", "users", "databases"};
+    "log_query_literals", "tls", "server_tls", "users", "databases"};
 constexpr std::string_view kListenKeys[] = {"host", "port"};
 constexpr std::string_view kTlsKeys[] = {"mode", "cert_file", "key_file", "min_version",
                                          "ciphers"};
@@ -50,6 +50,9 @@ constexpr std::string_view kTlsModeNames[] = {"disable", "allow", "prefer", "req
 constexpr TlsMode kTlsModes[] = {TlsMode::kDisable, TlsMode::kAllow, TlsMode::kAllow,
                                  TlsMode::kRequire};
 constexpr std::string_view kTlsVersions[] = {"1.2", "1.3"};
+constexpr std::string_view kServerTlsKeys[] = {"mode", "ca_file"};
+constexpr std::string_view kServerTlsModeNames[] = {"disable", "prefer", "require", "verify-ca",
+                                                    "verify-full"};
 constexpr std::string_view kUserKeys[] = {"auth", "password", "server_password"};
 constexpr std::string_view kDatabaseKeys[] = {"host",      "port",      "primary",
                                               "replicas",  "routing",   "dbname",
@@ -129,7 +132,9 @@ class Parser {
   bool top_level_entry(const Entry& e);
   bool parse_listen(const Entry& e);
   bool parse_tls(const Entry& e);
+  bool parse_server_tls(const Entry& e);
   bool check_tls();
+  std::string config_relative(const std::string& path) const;
   bool parse_workers(const Entry& e);
   bool parse_users(const Entry& e);
   bool parse_user(const Entry& e);
@@ -165,6 +170,7 @@ bool Parser::top_level_entry(const Entry& e) {
   size_t index = 0;
   if (e.name == "listen") return parse_listen(e);
   if (e.name == "tls") return parse_tls(e);
+  if (e.name == "server_tls") return parse_server_tls(e);
   if (e.name == "workers") return parse_workers(e);
   if (e.name == "users") return parse_users(e);
   if (e.name == "databases") return parse_databases(e);
@@ -239,24 +245,53 @@ bool Parser::parse_tls(const Entry& e) {
   });
 }
 
-// A mode other than disable needs both files; relative paths are made the config file's.
+bool Parser::parse_server_tls(const Entry& e) {
+  ServerTlsConfig& tls = config_.server_tls;
+  tls.line = e.key_line;
+  return reader_.for_each_entry(e, [&](const Entry& field) {
+    size_t index = 0;
+    if (field.name == "mode") {
+      if (!reader_.read_choice(field, kServerTlsModeNames, index)) return false;
+      tls.mode = static_cast<ServerTlsMode>(index);
+      return true;
+    }
+    if (field.name == "ca_file") {
+      tls.ca_line = field.value_line;
+      return reader_.read_nonempty(field, tls.ca_file);
+    }
+    return reader_.unknown_key(field, kServerTlsKeys);
+  });
+}
+
+// A path as written, or, when relative, taken from the config file's directory.
+std::string Parser::config_relative(const std::string& path) const {
+  auto slash = config_.source_path.rfind('/');
+  if (path.empty() || path[0] == '/' || slash == std::string::npos) return path;
+  return config_.source_path.substr(0, slash + 1) + path;
+}
+
+// tls: a mode other than disable needs both files. server_tls: verifying needs ca_file.
 bool Parser::check_tls() {
   TlsConfig& tls = config_.tls;
-  if (tls.mode == TlsMode::kDisable) return true;
-  const char* missing = tls.cert_file.empty() ? "cert_file" : tls.key_file.empty() ? "key_file"
-                                                                                  : nullptr;
-  if (missing) {
-    return reader_.fail(tls.line, std::string("tls.") + missing,
-                        std::string("required when tls.mode is ") +
-                            std::string(to_string(tls.mode)));
-  }
-  auto slash = config_.source_path.rfind('/');
-  if (slash != std::string::npos) {
-    const std::string dir = config_.source_path.substr(0, slash + 1);
-    for (std::string* path : {&tls.cert_file, &tls.key_file}) {
-      if ((*path)[0] != '/') *path = dir + *path;
+  if (tls.mode != TlsMode::kDisable) {
+    const char* missing = tls.cert_file.empty()  ? "cert_file"
+                          : tls.key_file.empty() ? "key_file"
+                                                 : nullptr;
+    if (missing) {
+      return reader_.fail(tls.line, std::string("tls.") + missing,
+                          std::string("required when tls.mode is ") +
+                              std::string(to_string(tls.mode)));
     }
+    tls.cert_file = config_relative(tls.cert_file);
+    tls.key_file = config_relative(tls.key_file);
   }
+  ServerTlsConfig& server = config_.server_tls;
+  if ((server.mode == ServerTlsMode::kVerifyCa || server.mode == ServerTlsMode::kVerifyFull) &&
+      server.ca_file.empty()) {
+    return reader_.fail(server.line, "server_tls.ca_file",
+                        "required when server_tls.mode is " + std::string(to_string(server.mode)));
+  }
+  server.ca_file = config_relative(server.ca_file);
   return true;
 }
 
@@ -490,6 +525,10 @@ ConfigError yaml_error(const std::string& file, const YAML::Exception& e) {
 std::string_view to_string(PoolMode mode) { return kPoolModeNames[static_cast<size_t>(mode)]; }
 
 std::string_view to_string(AuthMethod method) { return kAuthNames[static_cast<size_t>(method)]; }
+
+std::string_view to_string(ServerTlsMode mode) {
+  return kServerTlsModeNames[static_cast<size_t>(mode)];
+}
 
 std::string_view to_string(TlsMode mode) {
   switch (mode) {

@@ -229,19 +229,38 @@ util::Status Server::Impl::bind(WorkerThread& w, const tcp::endpoint& endpoint) 
   return util::Ok{};
 }
 
+namespace {
+
+struct LoadedTls {
+  backend::TlsContextPtr for_clients, for_servers;
+};
+
+// Both TLS contexts of `config` (read from their files now), or the first error.
+std::variant<LoadedTls, config::ConfigError> load_tls(const config::Config& config) {
+  auto for_clients = backend::load_client_tls(config);
+  if (auto* error = std::get_if<config::ConfigError>(&for_clients)) return *error;
+  auto for_servers = backend::load_server_tls(config);
+  if (auto* error = std::get_if<config::ConfigError>(&for_servers)) return *error;
+  return LoadedTls{std::get<backend::TlsContextPtr>(std::move(for_clients)),
+                   std::get<backend::TlsContextPtr>(std::move(for_servers))};
+}
+
+}  // namespace
+
 std::optional<config::ConfigError> check_config_files(const config::Config& config) {
-  auto tls = session::load_tls(config);
+  auto tls = load_tls(config);
   if (auto* error = std::get_if<config::ConfigError>(&tls)) return *error;
   return std::nullopt;
 }
 
 util::Status Server::start() {
   auto config = impl_->runtime.config();
-  auto tls = session::load_tls(*config);
+  auto tls = load_tls(*config);
   if (auto* error = std::get_if<config::ConfigError>(&tls)) {
     return util::make_error("tls", error->to_string());
   }
-  impl_->runtime.set_tls(std::get<session::TlsServerPtr>(std::move(tls)));
+  auto& loaded = std::get<LoadedTls>(tls);
+  impl_->runtime.set_tls(std::move(loaded.for_clients), std::move(loaded.for_servers));
   std::string host = config->listen.host;
   if (host == "*") host = "0.0.0.0";
   error_code ec;
@@ -345,7 +364,7 @@ std::string Server::Impl::apply_reload() {
     return "reload refused, configuration unchanged: " + error->to_string();
   }
   auto fresh = std::make_shared<const config::Config>(std::get<config::Config>(std::move(loaded)));
-  auto tls = session::load_tls(*fresh);  // the files are read again: a renewed certificate
+  auto tls = load_tls(*fresh);  // the files are read again: a renewed certificate
   if (auto* error = std::get_if<config::ConfigError>(&tls)) {
     spdlog::error("reload refused, configuration unchanged: {}", error->to_string());
     return "reload refused, configuration unchanged: " + error->to_string();
@@ -364,7 +383,8 @@ std::string Server::Impl::apply_reload() {
     }
     runtime.set_audit(std::move(*audit));
   }
-  runtime.set_tls(std::get<session::TlsServerPtr>(std::move(tls)));
+  auto& files = std::get<LoadedTls>(tls);
+  runtime.set_tls(std::move(files.for_clients), std::move(files.for_servers));
   auto retired = runtime.set_config(fresh);
   for (auto& entry : retired) {
     for (auto& server : entry->pool.take_all_idle()) {

@@ -118,13 +118,13 @@ awaitable<bool> Session::read_startup(protocol::StartupPacket& packet) {
                             "received an encryption request on an encrypted connection");
         co_return false;
       }
-      TlsServerPtr tls;
+      backend::TlsContextPtr tls;
       if (parsed->kind == protocol::StartupKind::kSslRequest) tls = runtime_.tls();
       if (!co_await write_client(tls ? "S" : "N")) co_return false;
       if (!tls) continue;
-      tls_ = std::make_shared<TlsState>();
-      auto plain = start_tls(client_, tls, config_->client_login_timeout, tls_,
-                             runtime_.counters, peer_);
+      tls_ = std::make_shared<backend::TlsState>();
+      auto plain = backend::accept_tls(client_, tls, config_->client_login_timeout, tls_,
+                                       runtime_.counters.tls_handshakes, peer_);
       if (!plain) co_return false;
       client_ = std::move(*plain);
       continue;

@@ -105,14 +105,15 @@ void Runtime::set_audit(std::shared_ptr<admin::AuditLog> log) {
   audit_ = std::move(log);
 }
 
-TlsServerPtr Runtime::tls() const {
+backend::TlsContextPtr Runtime::tls() const {
   std::lock_guard lock(mu_);
   return tls_;
 }
 
-void Runtime::set_tls(TlsServerPtr tls) {
+void Runtime::set_tls(backend::TlsContextPtr for_clients, backend::TlsContextPtr for_servers) {
   std::lock_guard lock(mu_);
-  tls_ = std::move(tls);
+  tls_ = std::move(for_clients);
+  server_tls_ = std::move(for_servers);
 }
 
 double wall_seconds(pool::Clock::time_point t) {

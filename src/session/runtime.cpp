@@ -158,16 +158,28 @@ std::shared_ptr<NodeState> Runtime::node_state_locked(const std::string& databas
   return node;
 }
 
+backend::ServerTarget Runtime::target_locked(const std::string& host, uint16_t port,
+                                             const config::DatabaseConfig& db,
+                                             const config::UserConfig& user) const {
+  auto target = target_for(host, port, db, user);
+  target.tls = server_tls_;
+  target.tls_required = config_->server_tls.mode >= config::ServerTlsMode::kRequire;
+  return target;
+}
+
 std::vector<std::shared_ptr<PoolEntry>> Runtime::set_config(
     std::shared_ptr<const config::Config> config) {
   std::lock_guard lock(mu_);
+  // Other server_tls settings are other servers to every pool.
+  const bool same_tls = config_->server_tls.mode == config->server_tls.mode &&
+                        config_->server_tls.ca_file == config->server_tls.ca_file;
   config_ = std::move(config);
   std::vector<std::shared_ptr<PoolEntry>> retired;
   for (auto it = groups_.begin(); it != groups_.end();) {
     const auto* db = config_->find_database(it->first.first);
     const auto* user = config_->find_user(it->first.second);
     auto& group = it->second;
-    if (db && user && same_servers(*group, *db, *user)) {
+    if (db && user && same_tls && same_servers(*group, *db, *user)) {
       auto fresh = std::make_shared<PoolGroup>(*group);
       fresh->routing = db->routing;
       fresh->classify = classify_options(db->routing);
@@ -199,12 +211,12 @@ std::shared_ptr<PoolGroup> Runtime::pools_for(const config::DatabaseConfig& db,
   auto group = std::make_shared<PoolGroup>();
   auto primary_node = node_state_locked(db.name, address_of(db.host, db.port), false);
   group->primary = std::make_shared<PoolEntry>(limits, config_->workers, db.name,
-                                               target_for(db.host, db.port, db, user),
+                                               target_locked(db.host, db.port, db, user),
                                                db.pool_mode, primary_node, 1);
   for (const auto& r : db.replicas) {
     auto node = node_state_locked(db.name, address_of(r.host, r.port), true);
     group->replicas.push_back(std::make_shared<PoolEntry>(
-        limits, config_->workers, db.name, target_for(r.host, r.port, db, user), db.pool_mode,
+        limits, config_->workers, db.name, target_locked(r.host, r.port, db, user), db.pool_mode,
         node, r.weight));
   }
   group->routing = db.routing;
@@ -232,9 +244,9 @@ std::vector<Runtime::CheckedNode> Runtime::checked_nodes() {
   for (const auto& [name, db] : config_->databases) {
     if (db.replicas.empty()) continue;
     auto primary = node_state_locked(name, address_of(db.host, db.port), false);
-    out.push_back({name, target_for(db.host, db.port, db, *user), primary, primary});
+    out.push_back({name, target_locked(db.host, db.port, db, *user), primary, primary});
     for (const auto& r : db.replicas) {
-      out.push_back({name, target_for(r.host, r.port, db, *user),
+      out.push_back({name, target_locked(r.host, r.port, db, *user),
                      node_state_locked(name, address_of(r.host, r.port), true), primary});
     }
   }

@@ -431,7 +431,7 @@ class Session {
   std::string peer_;  // client address for logs
   // Set when the client asked for TLS and got 'S': client_ is then the session's end of
   // the TLS relay's socket pair (tls.hpp).
-  std::shared_ptr<TlsState> tls_;
+  std::shared_ptr<backend::TlsState> tls_;
 
   util::Buffer cin_;  // bytes from the client not yet forwarded
   // cin_'s memory while it holds no block: where an idle client's next read and the

@@ -665,4 +665,16 @@ PsqlTable parse_psql_table(const std::string& out) {
   return t;
 }
 
+long long pools_column(const PgmuxProcess& pgmux, const std::string& db, const char* name) {
+  ConnectOutcome console = connect(pgmux.conninfo("pgmux"));
+  if (!console.ok) return -1;
+  PgResult r = console.conn.exec("SHOW POOLS");
+  if (!r.ok()) return -1;
+  int db_col = PQfnumber(r.get(), "database"), col = PQfnumber(r.get(), name);
+  for (int row = 0; db_col >= 0 && col >= 0 && row < r.rows(); ++row) {
+    if (r.value(row, db_col) == db) return r.int_value(row, col);
+  }
+  return -1;
+}
+
 }  // namespace pgmux::itest

@@ -293,6 +293,10 @@ class ServerRotation {
   Churner::Check check_;
 };
 
+// Column `name` of the admin console's SHOW POOLS for `db`, through `pgmux` as kScramUser
+// (one of its admin_users), as a number; -1 when missing.
+long long pools_column(const PgmuxProcess& pgmux, const std::string& db, const char* name);
+
 // VmRSS of process `pid` in kB (from /proc/<pid>/status), -1 when unreadable.
 long long vm_rss_kb(pid_t pid);
 

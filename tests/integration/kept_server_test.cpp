@@ -22,19 +22,6 @@ ConnectOutcome client(const PgmuxProcess& pgmux, const std::string& db) {
   return connect(pgmux.conninfo(db));
 }
 
-// Column `name` of SHOW POOLS for `db`, as a number (-1 when missing).
-long long pools_column(const PgmuxProcess& pgmux, const std::string& db, const char* name) {
-  ConnectOutcome console = connect(pgmux.conninfo("pgmux"));
-  if (!console.ok) return -1;
-  PgResult r = console.conn.exec("SHOW POOLS");
-  if (!r.ok()) return -1;
-  int db_col = PQfnumber(r.get(), "database"), col = PQfnumber(r.get(), name);
-  for (int row = 0; db_col >= 0 && col >= 0 && row < r.rows(); ++row) {
-    if (r.value(row, db_col) == db) return r.int_value(row, col);
-  }
-  return -1;
-}
-
 // A pool of one server and eight clients on two workers, each of which ran a transaction
 // and stays connected (the last one keeps the server): each client in turn, in both
 // orders, gets the server at once. Without the kept server taken back for it, a client

@@ -17,7 +17,7 @@ MD5_USER=pgmux_md5 MD5_PASSWORD=md5_pw
 # schema of the COPY, large-value, cancel and session-parameter tests.
 TEST_DATABASES=(pgmux_test pgmux_load pgmux_kill_tx pgmux_kill_session pgmux_copy pgmux_blob pgmux_cancel
                 pgmux_params pgmux_admin pgmux_pause pgmux_metrics pgmux_keep
-                pgmux_keep_idle pgmux_keep_leave pgmux_keep_dead)
+                pgmux_keep_idle pgmux_keep_leave pgmux_keep_dead pgmux_tls)
 
 die() { echo "pg_cluster.sh: $*" >&2; exit 1; }
 # shellcheck source=cluster_lib.sh
@@ -47,6 +47,22 @@ make_dir() {
   (( ${#dir} + 17 < 108 )) || die "$dir is too long for a unix socket directory"
 }
 
+# A test CA (tls/ca.crt) and the server's certificate for 127.0.0.1, signed by it, for
+# pgmux's server_tls tests.
+make_certs() {
+  local dir=$1 tls=$1/tls
+  as_owner mkdir -p "$tls"
+  as_owner openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+    -subj /CN=pgmux-test-ca -keyout "$tls/ca.key" -out "$tls/ca.crt" >"$dir/certs.log" 2>&1 &&
+    as_owner openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj /CN=127.0.0.1 -keyout "$tls/server.key" -out "$tls/server.csr" >>"$dir/certs.log" 2>&1 &&
+    printf 'subjectAltName=IP:127.0.0.1\n' | as_owner tee "$tls/san.ext" >/dev/null &&
+    as_owner openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
+      -CAcreateserial -days 30 -extfile "$tls/san.ext" -out "$tls/server.crt" >>"$dir/certs.log" 2>&1 ||
+    { cat "$dir/certs.log" >&2; die "making the test certificates failed"; }
+  as_owner chmod 600 "$tls/server.key"
+}
+
 write_config() {
   local dir=$1 port=$2
   cat >>"$dir/data/postgresql.conf" <<EOF
@@ -64,11 +80,16 @@ logging_collector = off
 log_min_messages = warning
 log_connections = on
 log_disconnections = on
+ssl = on
+ssl_cert_file = '$dir/tls/server.crt'
+ssl_key_file = '$dir/tls/server.key'
 EOF
+  # pgmux_tls takes TLS connections only (pgmux's server_tls tests).
   cat >"$dir/data/pg_hba.conf" <<EOF
-# TYPE  DATABASE  USER  ADDRESS       METHOD
-local   all       all                 trust
-host    all       all   127.0.0.1/32  md5
+# TYPE     DATABASE   USER  ADDRESS       METHOD
+local      all        all                 trust
+hostnossl  pgmux_tls  all   127.0.0.1/32  reject
+host       all        all   127.0.0.1/32  md5
 EOF
 }
 
@@ -147,6 +168,7 @@ cmd_start() {
   make_dir "$dir"
   as_owner "$PGBIN/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 --no-sync \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  make_certs "$dir"
   write_config "$dir" 0
   start_server "$dir"
   port=$(cat "$dir/port")

@@ -13,6 +13,7 @@
 
 #include "pgmux/backend/asio.hpp"
 #include "pgmux/backend/prepared_set.hpp"
+#include "pgmux/backend/tls.hpp"
 #include "pgmux/pool/pool.hpp"
 #include "pgmux/protocol/framing.hpp"
 #include "pgmux/util/buffer.hpp"
@@ -34,6 +35,10 @@ struct ServerTarget {
   std::string dbname;
   std::string user;
   std::string password;  // empty: none (only trust works)
+  // server_tls: the context to connect with (null: plain TCP), and whether TLS is a must
+  // (else a server that answers the SSLRequest 'N' is talked to in plain text: prefer).
+  TlsContextPtr tls;
+  bool tls_required = false;
 
   std::string address() const { return host + ":" + std::to_string(port); }
 };

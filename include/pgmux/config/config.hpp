@@ -130,6 +130,24 @@ struct TlsConfig {
   int ciphers_line = 0;
 };
 
+// TLS from pgmux to PostgreSQL (`server_tls:`), libpq's sslmode values: every server
+// connection of every pool (and the health checks) asks for TLS unless mode is kDisable.
+enum class ServerTlsMode {
+  kDisable,     // plain TCP
+  kPrefer,      // TLS when the server offers it, unverified; plain TCP when it does not
+  kRequire,     // TLS, unverified
+  kVerifyCa,    // TLS, the server's certificate signed by ca_file
+  kVerifyFull,  // and naming the host pgmux connects to
+};
+std::string_view to_string(ServerTlsMode mode);
+
+struct ServerTlsConfig {
+  ServerTlsMode mode = ServerTlsMode::kDisable;
+  std::string ca_file;  // PEM; required by verify-ca and verify-full (relative: as tls:'s)
+  int line = 0;         // of `server_tls:`
+  int ca_line = 0;
+};
+
 struct Config {
   std::string source_path;  // file it was loaded from
 
@@ -163,6 +181,7 @@ struct Config {
   Duration shutdown_timeout = std::chrono::seconds(30);
 
   TlsConfig tls;
+  ServerTlsConfig server_tls;
   HealthCheckConfig health_check;
   MetricsConfig metrics;
   AdminConfig admin;

@@ -26,11 +26,11 @@
 #include "pgmux/backend/asio.hpp"
 #include "pgmux/backend/mailbox.hpp"
 #include "pgmux/backend/server_connection.hpp"
+#include "pgmux/backend/tls.hpp"
 #include "pgmux/config/config.hpp"
 #include "pgmux/metrics/stats.hpp"
 #include "pgmux/pool/pool.hpp"
 #include "pgmux/session/login_deadlines.hpp"
-#include "pgmux/session/tls.hpp"
 #include "pgmux/sql/classify.hpp"
 
 namespace pgmux::session {
@@ -226,10 +226,11 @@ class Runtime {
 
   CancelRegistry& cancels() { return cancels_; }
 
-  // Client TLS as loaded from the current configuration's files (null: tls.mode is
-  // disable). Set at start and by every reload. Thread-safe.
-  TlsServerPtr tls() const;
-  void set_tls(TlsServerPtr tls);
+  // TLS as loaded from the current configuration's files, for clients (`tls:`) and to
+  // the servers (`server_tls:`); null where off. Set at start and by every reload, before
+  // the configuration (pools made after take the servers' one). Thread-safe.
+  backend::TlsContextPtr tls() const;
+  void set_tls(backend::TlsContextPtr for_clients, backend::TlsContextPtr for_servers);
 
   // Server statement names (content-addressed) that a server has accepted a Parse of:
   // a client's Parse of one of them can be answered without a server. Thread-safe.
@@ -263,6 +264,10 @@ class Runtime {
   void set_audit(std::shared_ptr<admin::AuditLog> log);
 
  private:
+  // The target of a pool or health check, with the servers' TLS. Requires mu_.
+  backend::ServerTarget target_locked(const std::string& host, uint16_t port,
+                                      const config::DatabaseConfig& db,
+                                      const config::UserConfig& user) const;
   // Health state of a node of a database, created on first use. Requires mu_.
   std::shared_ptr<NodeState> node_state_locked(const std::string& database,
                                                const std::string& address, bool replica);
@@ -276,7 +281,8 @@ class Runtime {
   CancelRegistry cancels_;
   PauseGate pauses_;
   std::shared_ptr<admin::AuditLog> audit_;  // guarded by mu_
-  TlsServerPtr tls_;                        // guarded by mu_
+  backend::TlsContextPtr tls_;               // guarded by mu_
+  backend::TlsContextPtr server_tls_;        // guarded by mu_
   std::vector<Worker*> workers_;
   mutable std::mutex statements_mu_;
   std::unordered_set<std::string> known_statements_;

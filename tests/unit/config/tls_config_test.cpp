@@ -99,5 +99,55 @@ TEST(TlsConfigTest, EmptyFileName) {
   EXPECT_EQ(e.key, "tls.cert_file");
 }
 
+// --- server_tls ---------------------------------------------------------------------
+
+TEST(ServerTlsConfigTest, OffByDefault) {
+  Config c = parse_ok(kMinimal);
+  EXPECT_EQ(c.server_tls.mode, ServerTlsMode::kDisable);
+  EXPECT_EQ(c.server_tls.ca_file, "");
+}
+
+TEST(ServerTlsConfigTest, EveryMode) {
+  const std::pair<const char*, ServerTlsMode> modes[] = {
+      {"disable", ServerTlsMode::kDisable},
+      {"prefer", ServerTlsMode::kPrefer},
+      {"require", ServerTlsMode::kRequire},
+      {"verify-ca", ServerTlsMode::kVerifyCa},
+      {"verify-full", ServerTlsMode::kVerifyFull}};
+  for (const auto& [name, mode] : modes) {
+    Config c =
+        parse_ok(with(std::string("server_tls:\n  mode: ") + name + "\n  ca_file: /ca.crt\n"));
+    EXPECT_EQ(c.server_tls.mode, mode) << name;
+    EXPECT_EQ(to_string(mode), name);
+  }
+}
+
+TEST(ServerTlsConfigTest, CaFileIsTheConfigFilesWhenRelative) {
+  LoadResult r = parse_config(with("server_tls:\n  mode: verify-full\n  ca_file: ca/root.crt\n"),
+                              "/etc/pgmux/pgmux.yaml", fake_env());
+  ASSERT_TRUE(std::holds_alternative<Config>(r)) << std::get<ConfigError>(r).to_string();
+  EXPECT_EQ(std::get<Config>(r).server_tls.ca_file, "/etc/pgmux/ca/root.crt");
+}
+
+TEST(ServerTlsConfigTest, VerifyingNeedsCaFile) {
+  for (const char* mode : {"verify-ca", "verify-full"}) {
+    ConfigError e = parse_error(with(std::string("server_tls:\n  mode: ") + mode + "\n"));
+    EXPECT_EQ(e.line, 7);
+    EXPECT_EQ(e.key, "server_tls.ca_file");
+    EXPECT_EQ(e.message, std::string("required when server_tls.mode is ") + mode);
+  }
+  EXPECT_EQ(parse_ok(with("server_tls:\n  mode: require\n")).server_tls.mode,
+            ServerTlsMode::kRequire);
+}
+
+TEST(ServerTlsConfigTest, UnknownModeAndKey) {
+  ConfigError e = parse_error(with("server_tls:\n  mode: allow\n"));
+  EXPECT_EQ(e.line, 8);
+  EXPECT_EQ(e.key, "server_tls.mode");
+  e = parse_error(with("server_tls:\n  ca: /ca.crt\n"));
+  EXPECT_EQ(e.line, 8);
+  EXPECT_EQ(e.key, "server_tls.ca");
+}
+
 }  // namespace
 }  // namespace pgmux::config
