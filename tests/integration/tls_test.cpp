@@ -219,13 +219,13 @@ TEST(TlsTest, CancelReachesQueryOfTlsClient) {
   ASSERT_TRUE(pgmux.start());
   ConnectOutcome client = connect(verified(pgmux, c));
   ASSERT_TRUE(client.ok) << client.error;
-  ASSERT_TRUE(client.conn.send("SELECT pg_sleep(30)"));
+  const std::string sleep = "SELECT pg_sleep(30) /* " + unique_tag("tls_cancel") + " */";
+  ASSERT_TRUE(client.conn.send(sleep));
   ASSERT_TRUE(wait_until(
       [&] {
         return PgCluster::get()
-                   .exec("postgres",
-                         "SELECT count(*) FROM pg_stat_activity WHERE query = "
-                         "'SELECT pg_sleep(30)' AND state = 'active'")
+                   .exec("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query = '" +
+                                         sleep + "' AND state = 'active'")
                    .value() == "1";
       },
       10s));
