@@ -1,43 +1,59 @@
 // TLS contexts loaded from `tls:` and `server_tls:`, and the relay that serves a TLS
 // connection of either side (see tls.hpp).
+//
+// OpenSSL works on the connection's descriptor itself (SSL_set_fd, non-blocking): a call
+// that cannot go on says whether it waits for the socket to be readable or writable, and
+// the relay waits for that with the event loop. Nothing is buffered between OpenSSL and
+// the socket, so an idle connection holds no buffer: OpenSSL releases its own
+// (SSL_MODE_RELEASE_BUFFERS), and the relay reads into, and writes from, a per-thread
+// scratch buffer, copying only what a socket did not take at once. A wait follows only
+// a call that found the socket drained (or full), as the event loop's edge-triggered
+// readiness requires.
 #include "pgmux/backend/tls.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <vector>
 
-#include <boost/asio/ssl.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
 #include "pgmux/protocol/sqlstate.hpp"
 
 namespace pgmux::backend {
-namespace ssl = asio::ssl;
 using asio::experimental::awaitable_operators::operator||;
 using LocalSocket = asio::local::stream_protocol::socket;
 
 class TlsContext {
  public:
-  TlsContext(ssl::context context, bool verify_host)
-      : verify_host(verify_host), context_(std::move(context)) {}
-  // ssl::stream asks for a non-const context; making connections from it changes nothing
-  // a reader of the context sees.
-  ssl::context& context() const { return context_; }
+  TlsContext(SSL_CTX* context, bool verify_host) : verify_host(verify_host), context_(context) {}
+  ~TlsContext() { SSL_CTX_free(context_); }
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+  // SSL_new takes a non-const context; making connections from it changes nothing a
+  // reader of the context sees (OpenSSL locks what it shares).
+  SSL_CTX* get() const { return context_; }
   const bool verify_host;  // server_tls verify-full: the certificate must name the host
 
  private:
-  mutable ssl::context context_;
+  SSL_CTX* context_;
 };
 
 namespace {
 
-// What one relay read asks room for: a TLS record's largest plaintext.
+// What one read asks room for: a TLS record's largest plaintext.
 constexpr size_t kRelayChunk = 16 * 1024;
-// How long a closing relay waits for the peer's answer to its close_notify.
-constexpr auto kCloseNotifyWait = std::chrono::seconds(1);
+
+// Reads and writes of the relays of this thread land here between two awaits.
+char* scratch() {
+  thread_local std::vector<char> buffer(kRelayChunk);
+  return buffer.data();
+}
 
 // The error `code` as OpenSSL words it (by default the oldest one queued on this
 // thread); the thread's queue is emptied.
@@ -52,11 +68,15 @@ std::string openssl_reason(unsigned long code = ERR_peek_error()) {
 int no_passphrase(char*, int, int, void*) { return 0; }
 
 // As PostgreSQL does: no renegotiation, no compression, no session tickets or cache
-// (drivers do not resume sessions), and no buffers kept by an idle connection.
-void common_settings(SSL_CTX* native) {
+// (drivers do not resume sessions). An idle connection keeps no buffers, and a write
+// waited for may go on from a copy of its bytes.
+SSL_CTX* new_context(const SSL_METHOD* method) {
+  SSL_CTX* native = SSL_CTX_new(method);
+  if (native == nullptr) return nullptr;
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return native;
 }
 
 // A socket pair: the relay's end, and the other end as the tcp::socket the session or
@@ -75,72 +95,150 @@ bool make_pair(const asio::any_io_executor& executor, LocalSocket& relay_end, tc
 
 struct Relay {
   Relay(tcp::socket peer, TlsContextPtr tls, LocalSocket pair)
-      : tls(std::move(tls)), stream(std::move(peer), this->tls->context()), pair(std::move(pair)) {}
+      : tls(std::move(tls)), peer(std::move(peer)), pair(std::move(pair)) {}
+  ~Relay() {
+    if (ssl != nullptr) SSL_free(ssl);
+  }
+  // Makes the connection's SSL on `peer`'s descriptor. False when OpenSSL could not.
+  bool start(bool accepting) {
+    error_code ec;
+    peer.non_blocking(true, ec);
+    ssl = SSL_new(tls->get());
+    if (ec || ssl == nullptr || SSL_set_fd(ssl, static_cast<int>(peer.native_handle())) != 1) {
+      return false;
+    }
+    if (accepting) {
+      SSL_set_accept_state(ssl);
+    } else {
+      SSL_set_connect_state(ssl);
+    }
+    return true;
+  }
+  // Waits for what the last SSL call (which returned `result`) needs of the socket.
+  // False when it failed for good (or the wait was cancelled).
+  awaitable<bool> wait_for(int result) {
+    int error = SSL_get_error(ssl, result);
+    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) co_return false;
+    auto [ec] = co_await peer.async_wait(
+        error == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write,
+        use_nothrow);
+    co_return !ec;
+  }
+
   TlsContextPtr tls;  // keeps the context alive while the connection uses it
-  ssl::stream<tcp::socket> stream;
-  LocalSocket pair;  // the relay's end; the session or server connection has the other
+  tcp::socket peer;   // the TLS connection
+  LocalSocket pair;   // the relay's end; the session or server connection has the other
+  SSL* ssl = nullptr;
 };
 
-enum class Ended { kRead, kWrite };  // which side of a pump failed
-
-// Copies what `from` gives to `to` until a read or a write fails (or is cancelled).
-template <class From, class To>
-awaitable<Ended> pump(From& from, To& to) {
-  std::vector<char> chunk(kRelayChunk);
+// The handshake, to its end. "" when done, else why not.
+awaitable<std::string> handshake(Relay& r) {
   for (;;) {
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(chunk), use_nothrow);
-    if (n > 0) {
-      auto [wec, written] =
-          co_await asio::async_write(to, asio::buffer(chunk.data(), n), use_nothrow);
-      if (wec) co_return Ended::kWrite;
+    ERR_clear_error();
+    int result = SSL_do_handshake(r.ssl);
+    if (result == 1) co_return std::string();
+    unsigned long code = ERR_peek_error();
+    if (!co_await r.wait_for(result)) {
+      std::string why = code != 0 ? openssl_reason(code) : "the connection was closed";
+      long verified = SSL_get_verify_result(r.ssl);
+      if (verified != X509_V_OK) {
+        why += std::string(" (") + X509_verify_cert_error_string(verified) + ")";
+      }
+      co_return why;
     }
-    if (ec) co_return Ended::kRead;
+  }
+}
+
+enum class Ended { kRead, kWrite };  // which side of a direction failed
+
+// TLS to the pair: what OpenSSL decrypts goes to the pair, until the peer's close_notify
+// or end of stream (kRead), or the pair's failure (kWrite).
+awaitable<Ended> to_pair(Relay& r) {
+  const int pair_fd = static_cast<int>(r.pair.native_handle());
+  for (;;) {
+    ERR_clear_error();
+    int n = SSL_read(r.ssl, scratch(), static_cast<int>(kRelayChunk));
+    if (n <= 0) {
+      if (!co_await r.wait_for(n)) co_return Ended::kRead;
+      continue;
+    }
+    ssize_t sent = ::send(pair_fd, scratch(), static_cast<size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) co_return Ended::kWrite;
+    size_t done = sent > 0 ? static_cast<size_t>(sent) : 0;
+    if (done < static_cast<size_t>(n)) {  // the pair is full: the rest waits in a copy
+      std::vector<char> rest(scratch() + done, scratch() + n);
+      auto [ec, w] = co_await asio::async_write(r.pair, asio::buffer(rest), use_nothrow);
+      if (ec) co_return Ended::kWrite;
+    }
+  }
+}
+
+// The pair to TLS: what the session or server connection writes is encrypted to the
+// peer, until the pair's end of stream (kRead) or the peer's failure (kWrite).
+awaitable<Ended> to_peer(Relay& r) {
+  const int pair_fd = static_cast<int>(r.pair.native_handle());
+  for (;;) {
+    ssize_t n = ::recv(pair_fd, scratch(), kRelayChunk, MSG_DONTWAIT);
+    if (n == 0) co_return Ended::kRead;
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) co_return Ended::kRead;
+      auto [ec] = co_await r.pair.async_wait(LocalSocket::wait_read, use_nothrow);
+      if (ec) co_return Ended::kRead;
+      continue;
+    }
+    ERR_clear_error();
+    int written = SSL_write(r.ssl, scratch(), static_cast<int>(n));
+    if (written > 0) continue;                         // (without partial writes, all of it)
+    std::vector<char> held(scratch(), scratch() + n);  // the retry may come after other work
+    do {
+      if (!co_await r.wait_for(written)) co_return Ended::kWrite;
+      ERR_clear_error();
+      written = SSL_write(r.ssl, held.data(), static_cast<int>(held.size()));
+    } while (written <= 0);
   }
 }
 
 // Relays a connection whose handshake is done, in both directions; the first to end
 // cancels the other. The pair's end is closed (an end of stream for the session or
-// server connection), and when that side is what ended, the TLS peer is told with
-// close_notify (waited for briefly) before the connection is closed.
+// server connection); when that side is what ended, the peer is sent close_notify
+// (its answer is not waited for) before the connection is closed.
 awaitable<void> relay(std::unique_ptr<Relay> r) {
-  auto first = co_await (pump(r->stream, r->pair) || pump(r->pair, r->stream));
+  auto first = co_await (to_pair(*r) || to_peer(*r));
   bool peer_gone =
       first.index() == 0 ? std::get<0>(first) == Ended::kRead : std::get<1>(first) == Ended::kWrite;
   error_code ignored;
   r->pair.close(ignored);
   if (!peer_gone) {
-    asio::steady_timer deadline(r->pair.get_executor(), kCloseNotifyWait);
-    co_await (r->stream.async_shutdown(use_nothrow) || deadline.async_wait(use_nothrow));
+    ERR_clear_error();
+    SSL_shutdown(r->ssl);
+    ERR_clear_error();
   }
-  r->stream.next_layer().close(ignored);
+  r->peer.close(ignored);
 }
 
-std::string describe(ssl::stream<tcp::socket>& stream) {
-  SSL* native = stream.native_handle();
-  return std::string(SSL_get_version(native)) + "/" + SSL_get_cipher_name(native);
+std::string describe(SSL* ssl) {
+  return std::string(SSL_get_version(ssl)) + "/" + SSL_get_cipher_name(ssl);
 }
 
 // A client's handshake, bounded by `timeout`, then its relay.
 awaitable<void> accept_and_relay(std::unique_ptr<Relay> r, std::chrono::milliseconds timeout,
                                  std::shared_ptr<TlsState> state, std::atomic<uint64_t>& handshakes,
                                  std::string peer) {
-  error_code ec;
+  std::string failed;
   {
     asio::steady_timer deadline(r->pair.get_executor(), timeout);
-    auto done = co_await (r->stream.async_handshake(ssl::stream_base::server, use_nothrow) ||
-                          deadline.async_wait(use_nothrow));
-    ec = done.index() == 0 ? std::get<0>(std::get<0>(done))
-                           : make_error_code(asio::error::timed_out);
+    auto done = co_await (handshake(*r) || deadline.async_wait(use_nothrow));
+    failed = done.index() == 0 ? std::get<0>(std::move(done)) : std::string("timed out");
   }
-  if (ec) {
-    spdlog::warn("client {}: TLS handshake failed: {}", peer, ec.message());
+  if (!failed.empty()) {
+    spdlog::warn("client {}: TLS handshake failed: {}", peer, failed);
     error_code ignored;
-    r->stream.next_layer().close(ignored);
+    r->peer.close(ignored);
     r->pair.close(ignored);  // the session reads an end of stream
     co_return;
   }
   handshakes.fetch_add(1, std::memory_order_relaxed);
-  state->description = describe(r->stream);
+  state->description = describe(r->ssl);
   spdlog::debug("client {}: {}", peer, state->description);
   co_await relay(std::move(r));
 }
@@ -155,9 +253,9 @@ std::variant<TlsContextPtr, config::ConfigError> load_client_tls(const config::C
                                std::move(message)};
   };
   ERR_clear_error();
-  ssl::context context(ssl::context::tls_server);
-  SSL_CTX* native = context.native_handle();
-  common_settings(native);
+  SSL_CTX* native = new_context(TLS_server_method());
+  if (native == nullptr) return error(t.line, "mode", "OpenSSL: " + openssl_reason());
+  auto context = std::make_shared<const TlsContext>(native, false);
   SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_min_proto_version(native, t.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_default_passwd_cb(native, no_passphrase);
@@ -184,27 +282,30 @@ std::variant<TlsContextPtr, config::ConfigError> load_client_tls(const config::C
     ERR_clear_error();
     return error(t.ciphers_line, "ciphers", "OpenSSL knows no cipher in \"" + t.ciphers + "\"");
   }
-  return std::make_shared<const TlsContext>(std::move(context), false);
+  return context;
 }
 
 std::variant<TlsContextPtr, config::ConfigError> load_server_tls(const config::Config& config) {
   using Mode = config::ServerTlsMode;
   const config::ServerTlsConfig& t = config.server_tls;
   if (t.mode == Mode::kDisable) return TlsContextPtr{};
+  auto error = [&](int line, const char* key, std::string message) {
+    return config::ConfigError{config.source_path, line, std::string("server_tls.") + key,
+                               std::move(message)};
+  };
   ERR_clear_error();
-  ssl::context context(ssl::context::tls_client);
-  SSL_CTX* native = context.native_handle();
-  common_settings(native);
+  SSL_CTX* native = new_context(TLS_client_method());
+  if (native == nullptr) return error(t.line, "mode", "OpenSSL: " + openssl_reason());
+  auto context = std::make_shared<const TlsContext>(native, t.mode == Mode::kVerifyFull);
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  const bool verify = t.mode == Mode::kVerifyCa || t.mode == Mode::kVerifyFull;
   if (!t.ca_file.empty() &&
       SSL_CTX_load_verify_locations(native, t.ca_file.c_str(), nullptr) != 1) {
-    return config::ConfigError{
-        config.source_path, t.ca_line, "server_tls.ca_file",
-        "cannot load certificates from \"" + t.ca_file + "\": " + openssl_reason()};
+    return error(t.ca_line, "ca_file",
+                 "cannot load certificates from \"" + t.ca_file + "\": " + openssl_reason());
   }
+  const bool verify = t.mode == Mode::kVerifyCa || t.mode == Mode::kVerifyFull;
   SSL_CTX_set_verify(native, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
-  return std::make_shared<const TlsContext>(std::move(context), t.mode == Mode::kVerifyFull);
+  return context;
 }
 
 std::optional<tcp::socket> accept_tls(tcp::socket& client, const TlsContextPtr& tls,
@@ -221,6 +322,10 @@ std::optional<tcp::socket> accept_tls(tcp::socket& client, const TlsContextPtr& 
     return std::nullopt;
   }
   auto r = std::make_unique<Relay>(std::move(client), tls, std::move(relay_end));
+  if (!r->start(true)) {
+    spdlog::error("client {}: cannot start TLS: {}", peer, openssl_reason());
+    return std::nullopt;  // (the relay's sockets close with it, the session's end below)
+  }
   asio::co_spawn(
       executor,
       accept_and_relay(std::move(r), timeout, std::move(state), handshakes, std::move(peer)),
@@ -234,26 +339,24 @@ awaitable<util::Result<tcp::socket>> connect_tls(tcp::socket server, TlsContextP
   LocalSocket relay_end(executor);
   tcp::socket plain(executor);
   error_code ec;
-  if (!make_pair(executor, relay_end, plain, ec)) {
-    co_return util::make_error(std::string(protocol::sqlstate::kConnectionFailure),
-                               "cannot start TLS: " + ec.message());
-  }
+  auto failed = [](std::string why) {
+    return util::make_error(std::string(protocol::sqlstate::kConnectionFailure),
+                            "TLS handshake failed: " + why);
+  };
+  if (!make_pair(executor, relay_end, plain, ec)) co_return failed(ec.message());
   auto r = std::make_unique<Relay>(std::move(server), tls, std::move(relay_end));
-  SSL* native = r->stream.native_handle();
+  if (!r->start(false)) co_return failed(openssl_reason());
   error_code not_address;
   asio::ip::make_address(host, not_address);
-  if (not_address) SSL_set_tlsext_host_name(native, host.c_str());  // SNI takes names only
-  if (tls->verify_host) r->stream.set_verify_callback(ssl::host_name_verification(host));
-  auto [hec] = co_await r->stream.async_handshake(ssl::stream_base::client, use_nothrow);
-  if (hec) {
-    std::string why = hec.message();
-    long verified = SSL_get_verify_result(native);
-    if (verified != X509_V_OK)
-      why += std::string(" (") + X509_verify_cert_error_string(verified) + ")";
-    co_return util::make_error(std::string(protocol::sqlstate::kConnectionFailure),
-                               "TLS handshake failed: " + why);
+  if (not_address) SSL_set_tlsext_host_name(r->ssl, host.c_str());  // SNI takes names only
+  if (tls->verify_host) {
+    int set = not_address ? SSL_set1_host(r->ssl, host.c_str())
+                          : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(r->ssl), host.c_str());
+    if (set != 1) co_return failed("cannot check the certificate against \"" + host + "\"");
   }
-  spdlog::debug("server {}: {}", host, describe(r->stream));
+  std::string why = co_await handshake(*r);
+  if (!why.empty()) co_return failed(why);
+  spdlog::debug("server {}: {}", host, describe(r->ssl));
   asio::co_spawn(executor, relay(std::move(r)), asio::detached);
   co_return std::move(plain);
 }
