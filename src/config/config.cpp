@@ -16,6 +16,7 @@
 #include "observability_parser.hpp"
 #include "parse_util.hpp"
 #include "routing_parser.hpp"
+#include "tls_parser.hpp"
 #include "yaml_reader.hpp"
 
 namespace pgmux::config {
@@ -43,16 +44,6 @@ constexpr std::string_view kTopLevelKeys[] = {
     "track_extra_parameters", "health_check", "metrics", "admin", "slow_query_threshold",
     "log_query_literals", "tls", "server_tls", "users", "databases"};
 constexpr std::string_view kListenKeys[] = {"host", "port"};
-constexpr std::string_view kTlsKeys[] = {"mode", "cert_file", "key_file", "min_version",
-                                         "ciphers"};
-// "prefer" is "allow": on the server's side both accept TLS without requiring it.
-constexpr std::string_view kTlsModeNames[] = {"disable", "allow", "prefer", "require"};
-constexpr TlsMode kTlsModes[] = {TlsMode::kDisable, TlsMode::kAllow, TlsMode::kAllow,
-                                 TlsMode::kRequire};
-constexpr std::string_view kTlsVersions[] = {"1.2", "1.3"};
-constexpr std::string_view kServerTlsKeys[] = {"mode", "ca_file"};
-constexpr std::string_view kServerTlsModeNames[] = {"disable", "prefer", "require", "verify-ca",
-                                                    "verify-full"};
 constexpr std::string_view kUserKeys[] = {"auth", "password", "server_password"};
 constexpr std::string_view kDatabaseKeys[] = {"host",      "port",      "primary",
                                               "replicas",  "routing",   "dbname",
@@ -122,7 +113,7 @@ class Parser {
                                 [this](const Entry& e) { return top_level_entry(e); })) {
       return false;
     }
-    return check_required() && check_tls() && check_pool_sizes() && resolve_databases() &&
+    return check_required() && detail::check_tls(reader_, config_) && check_pool_sizes() && resolve_databases() &&
            detail::resolve_health_check(reader_, health_check_, user_order_, replicas_site(),
                                         config_) &&
            detail::check_admin(reader_, admin_, config_);
@@ -131,10 +122,6 @@ class Parser {
  private:
   bool top_level_entry(const Entry& e);
   bool parse_listen(const Entry& e);
-  bool parse_tls(const Entry& e);
-  bool parse_server_tls(const Entry& e);
-  bool check_tls();
-  std::string config_relative(const std::string& path) const;
   bool parse_workers(const Entry& e);
   bool parse_users(const Entry& e);
   bool parse_user(const Entry& e);
@@ -169,8 +156,8 @@ bool Parser::top_level_entry(const Entry& e) {
   }
   size_t index = 0;
   if (e.name == "listen") return parse_listen(e);
-  if (e.name == "tls") return parse_tls(e);
-  if (e.name == "server_tls") return parse_server_tls(e);
+  if (e.name == "tls") return detail::parse_tls(reader_, e, config_.tls);
+  if (e.name == "server_tls") return detail::parse_server_tls(reader_, e, config_.server_tls);
   if (e.name == "workers") return parse_workers(e);
   if (e.name == "users") return parse_users(e);
   if (e.name == "databases") return parse_databases(e);
@@ -212,87 +199,6 @@ bool Parser::parse_listen(const Entry& e) {
     if (field.name == "port") return reader_.read_port(field, config_.listen.port);
     return reader_.unknown_key(field, kListenKeys);
   });
-}
-
-bool Parser::parse_tls(const Entry& e) {
-  TlsConfig& tls = config_.tls;
-  tls.line = e.key_line;
-  return reader_.for_each_entry(e, [&](const Entry& field) {
-    size_t index = 0;
-    if (field.name == "mode") {
-      if (!reader_.read_choice(field, kTlsModeNames, index)) return false;
-      tls.mode = kTlsModes[index];
-      return true;
-    }
-    if (field.name == "cert_file") {
-      tls.cert_line = field.value_line;
-      return reader_.read_nonempty(field, tls.cert_file);
-    }
-    if (field.name == "key_file") {
-      tls.key_line = field.value_line;
-      return reader_.read_nonempty(field, tls.key_file);
-    }
-    if (field.name == "min_version") {
-      if (!reader_.read_choice(field, kTlsVersions, index)) return false;
-      tls.min_version = std::string(kTlsVersions[index]);
-      return true;
-    }
-    if (field.name == "ciphers") {
-      tls.ciphers_line = field.value_line;
-      return reader_.read_nonempty(field, tls.ciphers);
-    }
-    return reader_.unknown_key(field, kTlsKeys);
-  });
-}
-
-bool Parser::parse_server_tls(const Entry& e) {
-  ServerTlsConfig& tls = config_.server_tls;
-  tls.line = e.key_line;
-  return reader_.for_each_entry(e, [&](const Entry& field) {
-    size_t index = 0;
-    if (field.name == "mode") {
-      if (!reader_.read_choice(field, kServerTlsModeNames, index)) return false;
-      tls.mode = static_cast<ServerTlsMode>(index);
-      return true;
-    }
-    if (field.name == "ca_file") {
-      tls.ca_line = field.value_line;
-      return reader_.read_nonempty(field, tls.ca_file);
-    }
-    return reader_.unknown_key(field, kServerTlsKeys);
-  });
-}
-
-// A path as written, or, when relative, taken from the config file's directory.
-std::string Parser::config_relative(const std::string& path) const {
-  auto slash = config_.source_path.rfind('/');
-  if (path.empty() || path[0] == '/' || slash == std::string::npos) return path;
-  return config_.source_path.substr(0, slash + 1) + path;
-}
-
-// tls: a mode other than disable needs both files. server_tls: verifying needs ca_file.
-bool Parser::check_tls() {
-  TlsConfig& tls = config_.tls;
-  if (tls.mode != TlsMode::kDisable) {
-    const char* missing = tls.cert_file.empty()  ? "cert_file"
-                          : tls.key_file.empty() ? "key_file"
-                                                 : nullptr;
-    if (missing) {
-      return reader_.fail(tls.line, std::string("tls.") + missing,
-                          std::string("required when tls.mode is ") +
-                              std::string(to_string(tls.mode)));
-    }
-    tls.cert_file = config_relative(tls.cert_file);
-    tls.key_file = config_relative(tls.key_file);
-  }
-  ServerTlsConfig& server = config_.server_tls;
-  if ((server.mode == ServerTlsMode::kVerifyCa || server.mode == ServerTlsMode::kVerifyFull) &&
-      server.ca_file.empty()) {
-    return reader_.fail(server.line, "server_tls.ca_file",
-                        "required when server_tls.mode is " + std::string(to_string(server.mode)));
-  }
-  server.ca_file = config_relative(server.ca_file);
-  return true;
 }
 
 bool Parser::parse_workers(const Entry& e) {
@@ -526,18 +432,6 @@ std::string_view to_string(PoolMode mode) { return kPoolModeNames[static_cast<si
 
 std::string_view to_string(AuthMethod method) { return kAuthNames[static_cast<size_t>(method)]; }
 
-std::string_view to_string(ServerTlsMode mode) {
-  return kServerTlsModeNames[static_cast<size_t>(mode)];
-}
-
-std::string_view to_string(TlsMode mode) {
-  switch (mode) {
-    case TlsMode::kDisable: return "disable";
-    case TlsMode::kAllow: return "allow";
-    case TlsMode::kRequire: return "require";
-  }
-  return "disable";
-}
 
 const UserConfig* Config::find_user(std::string_view name) const {
   auto it = users.find(name);

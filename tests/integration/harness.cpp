@@ -34,7 +34,6 @@ int remaining_ms(Clock::time_point deadline) {
 }
 namespace {
 
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
@@ -55,7 +54,8 @@ std::string resolve_program(const std::string& name) {
 }
 
 // The caller's environment with `overrides` applied; drops PG* (except PGMUX_*) when asked.
-std::vector<std::string> make_env(const std::map<std::string, std::string>& overrides, bool drop_pg) {
+std::vector<std::string> make_env(const std::map<std::string, std::string>& overrides,
+                                  bool drop_pg) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string entry(*e);
@@ -97,7 +97,8 @@ int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 
 }  // namespace
 
 std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return text;
 }
 
@@ -201,12 +202,17 @@ CommandResult run_command(const std::vector<std::string>& argv,
       char buf[4096];
       ssize_t n = read(fds[i].fd, buf, sizeof buf);
       if (n > 0) sinks[i]->append(buf, n);
-      if (n == 0 || (n < 0 && errno != EINTR)) { close(fds[i].fd); fds[i].fd = -1; }
+      if (n == 0 || (n < 0 && errno != EINTR)) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+      }
     }
-    if (!open_fds || (fds[0].fd < 0 && fds[1].fd < 0)) reaped = waitpid(pid, &status, WNOHANG) == pid;
+    if (!open_fds || (fds[0].fd < 0 && fds[1].fd < 0))
+      reaped = waitpid(pid, &status, WNOHANG) == pid;
   }
   if (!reaped) waitpid(pid, &status, 0);
-  for (auto& p : fds) if (p.fd >= 0) close(p.fd);
+  for (auto& p : fds)
+    if (p.fd >= 0) close(p.fd);
   result.exit_code = result.timed_out ? -1 : exit_code_of(status);
   if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
   return result;
@@ -214,7 +220,8 @@ CommandResult run_command(const std::vector<std::string>& argv,
 
 // ---- libpq ----
 
-PgResult::PgResult(PGresult* res, std::string error) : res_(res, PQclear), error_(std::move(error)) {
+PgResult::PgResult(PGresult* res, std::string error)
+    : res_(res, PQclear), error_(std::move(error)) {
   if (error_.empty() && (!res_ || (PQresultStatus(res) != PGRES_COMMAND_OK &&
                                    PQresultStatus(res) != PGRES_TUPLES_OK))) {
     error_ = res_ ? PQresultErrorMessage(res) : "no result";
@@ -313,7 +320,8 @@ PgResult PgConn::wait_result(Millis timeout) {
     }
     if (!PQconsumeInput(c)) return PgResult(nullptr, error());
   }
-  for (auto& r : results) if (!r.ok()) return std::move(r);
+  for (auto& r : results)
+    if (!r.ok()) return std::move(r);
   if (results.empty()) return PgResult(nullptr, "no result");
   return std::move(results.back());
 }
@@ -348,9 +356,9 @@ ConnectOutcome connect(const std::string& conninfo, Millis timeout) {
   outcome.elapsed = std::chrono::duration_cast<Millis>(Clock::now() - start);
   outcome.ok = PQstatus(c) == CONNECTION_OK;
   if (!outcome.ok) {
-    outcome.error = state == PGRES_POLLING_FAILED
-                        ? std::string(PQerrorMessage(c))
-                        : "connection attempt timed out after " + std::to_string(timeout.count()) + " ms";
+    outcome.error = state == PGRES_POLLING_FAILED ? std::string(PQerrorMessage(c))
+                                                  : "connection attempt timed out after " +
+                                                        std::to_string(timeout.count()) + " ms";
   }
   return outcome;
 }
@@ -363,7 +371,8 @@ const PgCluster& PgCluster::get() {
     c.dir_ = required_env("PGMUX_TEST_PGDIR");
     std::string port = read_file(c.dir_ + "/port");
     c.port_ = static_cast<uint16_t>(atoi(port.c_str()));
-    if (c.port_ == 0) throw std::runtime_error("no cluster port in " + c.dir_ + "/port (fixture not started?)");
+    if (c.port_ == 0)
+      throw std::runtime_error("no cluster port in " + c.dir_ + "/port (fixture not started?)");
     return c;
   }();
   return cluster;
@@ -402,9 +411,9 @@ long long PgCluster::backends(const PgConn& super, const std::string& db, const 
 // ---- pgmux process ----
 
 std::string PgmuxConfig::default_users() {
-  return std::string("users:\n") +
-         "  " + kScramUser + ":\n    auth: scram-sha-256\n    password: " + kScramPassword + "\n" +
-         "  " + kMd5User + ":\n    auth: md5\n    password: " + kMd5Password + "\n";
+  return std::string("users:\n") + "  " + kScramUser +
+         ":\n    auth: scram-sha-256\n    password: " + kScramPassword + "\n" + "  " + kMd5User +
+         ":\n    auth: md5\n    password: " + kMd5Password + "\n";
 }
 
 PgmuxConfig PgmuxConfig::transaction(const std::string& db, int pool_size, std::string users) {
@@ -418,9 +427,9 @@ PgmuxConfig PgmuxConfig::transaction(const std::string& db, int pool_size, std::
 }
 
 std::string PgmuxConfig::trust_users() {
-  return std::string("users:\n") +
-         "  " + kScramUser + ":\n    auth: trust\n    server_password: " + kScramPassword + "\n" +
-         "  " + kMd5User + ":\n    auth: md5\n    password: " + kMd5Password + "\n";
+  return std::string("users:\n") + "  " + kScramUser +
+         ":\n    auth: trust\n    server_password: " + kScramPassword + "\n" + "  " + kMd5User +
+         ":\n    auth: md5\n    password: " + kMd5Password + "\n";
 }
 
 std::string PgmuxConfig::yaml() const {
@@ -428,15 +437,16 @@ std::string PgmuxConfig::yaml() const {
   y << "listen:\n  host: 127.0.0.1\n  port: " << port << "\n"
     << "workers: " << workers << "\nlog_level: " << log_level << "\n"
     << "pool_mode: " << pool_mode << "\npool_size: " << pool_size << "\n"
-    << "shutdown_timeout: 5s\n" << extra << (users.empty() ? default_users() : users)
+    << "shutdown_timeout: 5s\n"
+    << extra
+    << (users.empty() ? default_users() : users)
     // Tests run in parallel: the metrics endpoint only where a test asks for one.
     << (extra.find("metrics:") == std::string::npos ? "metrics:\n  enabled: false\n" : "")
     << "databases:\n";
   for (const auto& db : databases) {
     y << "  " << db.name << ":\n    host: " << (db.host.empty() ? "127.0.0.1" : db.host)
-      << "\n    port: "
-      << (db.port ? db.port : PgCluster::get().port()) << "\n    dbname: "
-      << (db.dbname.empty() ? db.name : db.dbname) << "\n";
+      << "\n    port: " << (db.port ? db.port : PgCluster::get().port())
+      << "\n    dbname: " << (db.dbname.empty() ? db.name : db.dbname) << "\n";
     if (!db.pool_mode.empty()) y << "    pool_mode: " << db.pool_mode << "\n";
     if (db.pool_size) y << "    pool_size: " << db.pool_size << "\n";
   }
@@ -457,8 +467,9 @@ PgmuxProcess::PgmuxProcess(PgmuxConfig config, std::map<std::string, std::string
 PgmuxProcess::~PgmuxProcess() {
   if (pid_ > 0 && !exited_) stop();
   if (::testing::Test::HasFailure()) {
-    std::cerr << "---- pgmux config (" << config_path_ << ") ----\n" << read_file(config_path_)
-              << "---- pgmux stderr ----\n" << stderr_text() << "---- end of pgmux stderr ----\n";
+    std::cerr << "---- pgmux config (" << config_path_ << ") ----\n"
+              << read_file(config_path_) << "---- pgmux stderr ----\n"
+              << stderr_text() << "---- end of pgmux stderr ----\n";
   }
   std::error_code ignored;
   if (!getenv("PGMUX_TEST_KEEP")) std::filesystem::remove_all(dir_, ignored);
@@ -471,12 +482,12 @@ PgmuxProcess::~PgmuxProcess() {
   close(err);
   close(out);
   if (pid_ < 0) return ::testing::AssertionFailure() << "fork: " << strerror(errno);
-  bool listening = wait_until([&] { return reap(false) || tcp_connectable(port(), 200ms); },
-                              timeout, 20ms);
+  bool listening =
+      wait_until([&] { return reap(false) || tcp_connectable(port(), 200ms); }, timeout, 20ms);
   if (exited_) {
     return ::testing::AssertionFailure() << "pgmux exited (status " << status_
-                                         << ") before listening on port " << port()
-                                         << "; stderr:\n" << stderr_text();
+                                         << ") before listening on port " << port() << "; stderr:\n"
+                                         << stderr_text();
   }
   if (!listening) {
     return ::testing::AssertionFailure() << "pgmux did not accept connections on port " << port()
@@ -675,6 +686,26 @@ long long pools_column(const PgmuxProcess& pgmux, const std::string& db, const c
     if (r.value(row, db_col) == db) return r.int_value(row, col);
   }
   return -1;
+}
+
+PgResult sleep_and_cancel(PgConn& conn, const std::string& tag_prefix) {
+  const std::string sleep = "SELECT pg_sleep(30) /* " + unique_tag(tag_prefix) + " */";
+  if (!conn.send(sleep)) return PgResult(nullptr, "could not send the query: " + conn.error());
+  bool running = wait_until(
+      [&] {
+        return PgCluster::get()
+                   .exec("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query = '" +
+                                         sleep + "' AND state = 'active'")
+                   .value() == "1";
+      },
+      10s);
+  if (!running) return PgResult(nullptr, "the query never showed up as active");
+  std::unique_ptr<PGcancel, void (*)(PGcancel*)> cancel(PQgetCancel(conn.get()), PQfreeCancel);
+  char err[256] = "";
+  if (!cancel || PQcancel(cancel.get(), err, sizeof err) != 1) {
+    return PgResult(nullptr, std::string("PQcancel failed: ") + err);
+  }
+  return conn.wait_result(10s);
 }
 
 }  // namespace pgmux::itest

@@ -293,6 +293,11 @@ class ServerRotation {
   Churner::Check check_;
 };
 
+// Sends `SELECT pg_sleep(30)`, tagged with a unique_tag(tag_prefix), on `conn`, waits until
+// PostgreSQL runs it, cancels it with libpq's PQcancel (through whatever `conn` is connected
+// to) and returns what the query ended with; a harness-made error when a step failed. Bounded.
+PgResult sleep_and_cancel(PgConn& conn, const std::string& tag_prefix);
+
 // Column `name` of the admin console's SHOW POOLS for `db`, through `pgmux` as kScramUser
 // (one of its admin_users), as a number; -1 when missing.
 long long pools_column(const PgmuxProcess& pgmux, const std::string& db, const char* name);

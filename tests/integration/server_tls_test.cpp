@@ -177,22 +177,7 @@ TEST(ServerTlsTest, CancelReachesQueryOnTlsServer) {
   ASSERT_TRUE(pgmux.start());
   ConnectOutcome c = connect(pgmux.conninfo(kTlsDb));
   ASSERT_TRUE(c.ok) << c.error;
-  const std::string sleep = "SELECT pg_sleep(30) /* " + unique_tag("server_tls_cancel") + " */";
-  ASSERT_TRUE(c.conn.send(sleep));
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return PgCluster::get()
-                   .exec("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query = '" +
-                                         sleep + "' AND state = 'active'")
-                   .value() == "1";
-      },
-      10s));
-  PGcancel* cancel = PQgetCancel(c.conn.get());
-  ASSERT_NE(cancel, nullptr);
-  char err[256];
-  EXPECT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
-  PQfreeCancel(cancel);
-  PgResult r = c.conn.wait_result(10s);
+  PgResult r = sleep_and_cancel(c.conn, "server_tls_cancel");
   EXPECT_EQ(r.sqlstate(), "57014") << r.error();
   EXPECT_EQ(server_ssl(c.conn), "t");
 }

@@ -54,6 +54,9 @@ std::string with_sslmode(const PgmuxProcess& pgmux, const std::string& sslmode) 
   return pgmux.conninfo("pgmux_test") + " sslmode=" + sslmode;
 }
 
+// SSLRequest: length 8, code 1234/5679.
+const std::string kSslRequest("\0\0\0\x08\x04\xd2\x16\x2f", 8);
+
 // A plain TCP connection to 127.0.0.1 driven byte by byte, every call bounded in time.
 class RawTcp {
  public:
@@ -81,6 +84,11 @@ class RawTcp {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
   }
+  // Sends an SSLRequest and reads the answer ("S" or "N"); "" when that failed.
+  std::string ask_for_tls() {
+    if (!connected_ || !send(kSslRequest)) return "";
+    return read(5s).value_or("");
+  }
   // Reads until the peer closes; false when it does not within `timeout`.
   bool wait_closed(Millis timeout) {
     auto deadline = Clock::now() + timeout;
@@ -95,9 +103,6 @@ class RawTcp {
   int fd_ = -1;
   bool connected_ = false;
 };
-
-// SSLRequest: length 8, code 1234/5679.
-const std::string kSslRequest("\0\0\0\x08\x04\xd2\x16\x2f", 8);
 
 bool ssl_in_use(const PgConn& conn) { return PQsslInUse(conn.get()) == 1; }
 
@@ -174,8 +179,7 @@ TEST(TlsTest, MetricsCountHandshakesAndRefusals) {
   ASSERT_TRUE(b.ok) << b.error;
   EXPECT_FALSE(connect(with_sslmode(pgmux, "disable")).ok);
   RawTcp broken(pgmux.port());
-  ASSERT_TRUE(broken.send(kSslRequest));
-  EXPECT_EQ(broken.read(5s), std::optional<std::string>("S"));
+  ASSERT_EQ(broken.ask_for_tls(), "S");
   ASSERT_TRUE(broken.send(std::string(64, '\x16')));
   EXPECT_TRUE(broken.wait_closed(5s));
   EXPECT_EQ(count("pgmux_tls_handshakes_total", {}), 2);
@@ -219,22 +223,7 @@ TEST(TlsTest, CancelReachesQueryOfTlsClient) {
   ASSERT_TRUE(pgmux.start());
   ConnectOutcome client = connect(verified(pgmux, c));
   ASSERT_TRUE(client.ok) << client.error;
-  const std::string sleep = "SELECT pg_sleep(30) /* " + unique_tag("tls_cancel") + " */";
-  ASSERT_TRUE(client.conn.send(sleep));
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return PgCluster::get()
-                   .exec("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query = '" +
-                                         sleep + "' AND state = 'active'")
-                   .value() == "1";
-      },
-      10s));
-  PGcancel* cancel = PQgetCancel(client.conn.get());
-  ASSERT_NE(cancel, nullptr);
-  char err[256];
-  EXPECT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
-  PQfreeCancel(cancel);
-  PgResult r = client.conn.wait_result(10s);
+  PgResult r = sleep_and_cancel(client.conn, "tls_cancel");
   EXPECT_EQ(r.sqlstate(), "57014") << r.error();
   EXPECT_EQ(client.conn.exec("SELECT 2").value(), "2");
 }
@@ -251,16 +240,12 @@ TEST(TlsTest, BrokenAndSilentHandshakesAreClosed) {
   ASSERT_TRUE(client.ok) << client.error;
 
   RawTcp broken(pgmux.port());
-  ASSERT_TRUE(broken.connected());
-  ASSERT_TRUE(broken.send(kSslRequest));
-  EXPECT_EQ(broken.read(5s), std::optional<std::string>("S"));
+  ASSERT_EQ(broken.ask_for_tls(), "S");
   ASSERT_TRUE(broken.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_TRUE(broken.wait_closed(5s));
 
   RawTcp silent(pgmux.port());
-  ASSERT_TRUE(silent.connected());
-  ASSERT_TRUE(silent.send(kSslRequest));
-  EXPECT_EQ(silent.read(5s), std::optional<std::string>("S"));
+  ASSERT_EQ(silent.ask_for_tls(), "S");
   EXPECT_TRUE(silent.wait_closed(10s));  // client_login_timeout (1s) ends it
 
   // Plain bytes straight after the SSLRequest, before the answer, are refused.
