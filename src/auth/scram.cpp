@@ -145,12 +145,26 @@ std::optional<int> parse_iterations(std::string_view text) {
   return value;
 }
 
-std::string cbind_attribute(char cbind_flag) { return base64_encode(std::string{cbind_flag, ',', ','}); }
+// The c= attribute of a client-final-message: the gs2 header, and the channel-binding
+// data when the client asked for channel binding.
+std::string cbind_attribute(std::string_view gs2_header, std::string_view binding = {}) {
+  std::string input(gs2_header);
+  input.append(binding);
+  return base64_encode(input);
+}
 
 // ---- Parsed messages ------------------------------------------------------------
 
+// A client-first-message's gs2 header: "n,," (no channel binding), "y,," (the client
+// could bind but thinks the server cannot) or "p=<type>,," (binding of that type).
+struct Gs2Header {
+  char flag = 'n';
+  std::string_view binding_type;  // with 'p'
+  std::string_view text;          // the header as sent, both commas included
+};
+
 struct ClientFirst {
-  char cbind_flag = 'n';
+  Gs2Header gs2;
   std::string_view bare;  // client-first-message-bare
   std::string_view nonce;
 };
@@ -168,30 +182,37 @@ struct ServerFirst {
   int iterations = 0;
 };
 
-// gs2-header: "n,," or "y,,"; "p=..." (channel binding) and "a=..." (authzid) rejected.
-Result<char> parse_gs2_header(std::string_view& in) {
-  if (!in.empty() && in[0] == 'p') {
-    return malformed("the client requires channel binding, which is not supported without SSL");
-  }
-  if (in.size() < 2 || (in[0] != 'n' && in[0] != 'y') || in[1] != ',') {
+// gs2-header: "n,,", "y,," or "p=<type>,,"; an authzid ("a=...") is refused.
+Result<Gs2Header> parse_gs2_header(std::string_view& in) {
+  const std::string_view start = in;
+  Gs2Header out;
+  if (in.starts_with("p=")) {
+    size_t comma = in.find(',');
+    if (comma == std::string_view::npos) return malformed("unexpected end of client-first-message");
+    out.flag = 'p';
+    out.binding_type = in.substr(2, comma - 2);
+    in.remove_prefix(comma + 1);
+  } else if (in.size() >= 2 && (in[0] == 'n' || in[0] == 'y') && in[1] == ',') {
+    out.flag = in[0];
+    in.remove_prefix(2);
+  } else {
     return malformed("unexpected channel-binding flag in client-first-message");
   }
-  char flag = in[0];
-  in.remove_prefix(2);
   if (in.starts_with("a=")) {
     return util::make_error("0A000", "client uses authorization identity, but it is not supported");
   }
   if (in.empty() || in[0] != ',') return malformed("unexpected attribute in client-first-message");
   in.remove_prefix(1);
-  return flag;
+  out.text = start.substr(0, start.size() - in.size());
+  return out;
 }
 
 Result<ClientFirst> parse_client_first(std::string_view message) {
   std::string_view in = message;
-  auto flag = parse_gs2_header(in);
-  if (!flag) return flag.error();
+  auto gs2 = parse_gs2_header(in);
+  if (!gs2) return gs2.error();
   ClientFirst out;
-  out.cbind_flag = *flag;
+  out.gs2 = *gs2;
   out.bare = in;
   if (in.starts_with("m=")) return util::make_error("0A000", "client requires an unsupported SCRAM extension");
   std::string_view user;  // PostgreSQL takes the user from the startup packet, not here.
@@ -252,6 +273,32 @@ std::string join_auth_message(std::string_view client_first_bare, std::string_vi
   out.push_back(',');
   out.append(client_final_without_proof);
   return out;
+}
+
+// The checks PostgreSQL makes of the gs2 header against the mechanism chosen (`plus`),
+// where channel binding was `offered` or not.
+util::Status check_binding(const Gs2Header& gs2, bool plus, bool offered) {
+  if (gs2.flag == 'p') {
+    if (!plus) {
+      return malformed("The client selected SCRAM-SHA-256 without channel binding, but the SCRAM "
+                       "message includes channel binding data.");
+    }
+    if (gs2.binding_type != "tls-server-end-point") {
+      return util::make_error("08P01", "unsupported SCRAM channel-binding type \"" +
+                                           std::string(gs2.binding_type) + "\"");
+    }
+    return util::Ok{};
+  }
+  if (plus) {
+    return malformed("The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not "
+                     "include channel binding data.");
+  }
+  if (gs2.flag == 'y' && offered) {  // a downgrade: binding was offered
+    return util::make_error("08P01", "SCRAM channel binding negotiation error: the client "
+                                     "supports channel binding but thinks the server does not, "
+                                     "and this server does");
+  }
+  return util::Ok{};
 }
 
 }  // namespace
@@ -330,14 +377,28 @@ std::string random_nonce(size_t bytes) {
 
 // ---- ScramServer ----------------------------------------------------------------
 
-ScramServer::ScramServer(ScramSecret secret, std::string server_nonce, bool mock)
-    : secret_(std::move(secret)), server_nonce_(std::move(server_nonce)), mock_(mock) {}
+ScramServer::ScramServer(ScramSecret secret, std::string server_nonce, bool mock,
+                         std::string channel_binding)
+    : secret_(std::move(secret)),
+      server_nonce_(std::move(server_nonce)),
+      mock_(mock),
+      channel_binding_(std::move(channel_binding)) {}
 
-util::Result<std::string> ScramServer::handle_client_first(std::string_view message) {
+util::Result<std::string> ScramServer::handle_client_first(std::string_view message,
+                                                           std::string_view mechanism) {
   if (state_ != kServerStart) return fail(state_, kServerFailed, out_of_order("client-first-message"));
+  const bool plus = mechanism == kScramSha256Plus;
+  if (plus && channel_binding_.empty()) {
+    return fail(state_, kServerFailed,
+                util::make_error("08P01", "client selected an invalid SASL authentication mechanism"));
+  }
   auto parsed = parse_client_first(message);
   if (!parsed) return fail(state_, kServerFailed, parsed.error());
-  cbind_flag_ = parsed->cbind_flag;
+  if (auto bound = check_binding(parsed->gs2, plus, !channel_binding_.empty()); !bound) {
+    return fail(state_, kServerFailed, bound.error());
+  }
+  expected_cbind_ = cbind_attribute(parsed->gs2.text, plus ? std::string_view(channel_binding_)
+                                                          : std::string_view());
   client_first_bare_ = std::string(parsed->bare);
   combined_nonce_ = std::string(parsed->nonce) + server_nonce_;
   server_first_ = "r=" + combined_nonce_ + ",s=" + base64_encode(secret_.salt) +
@@ -350,7 +411,7 @@ util::Result<std::string> ScramServer::handle_client_final(std::string_view mess
   if (state_ != kServerSentFirst) return fail(state_, kServerFailed, out_of_order("client-final-message"));
   auto parsed = parse_client_final(message);
   if (!parsed) return fail(state_, kServerFailed, parsed.error());
-  if (parsed->cbind != cbind_attribute(cbind_flag_)) {
+  if (parsed->cbind != expected_cbind_) {
     return fail(state_, kServerFailed, malformed("unexpected channel-binding attribute in client-final-message"));
   }
   if (parsed->nonce != combined_nonce_) return fail(state_, kServerFailed, malformed("SCRAM nonce mismatch"));
@@ -401,7 +462,7 @@ util::Result<std::string> ScramClient::handle_server_first(std::string_view mess
     client_key = hmac_sha256(salted, "Client Key");
     server_key = hmac_sha256(salted, "Server Key");
   }
-  std::string without_proof = "c=" + cbind_attribute('n') + ",r=" + std::string(parsed->nonce);
+  std::string without_proof = "c=" + cbind_attribute("n,,") + ",r=" + std::string(parsed->nonce);
   std::string auth_message = join_auth_message(client_first_bare_, message, without_proof);
   Sha256 stored_key = sha256(as_view(client_key));
   Sha256 proof = xor_keys(client_key, hmac_sha256(stored_key, auth_message));

@@ -32,6 +32,7 @@ using LocalSocket = asio::local::stream_protocol::socket;
 class TlsContext {
  public:
   TlsContext(SSL_CTX* context, bool verify_host) : verify_host(verify_host), context_(context) {}
+  std::string end_point;    // tls-server-end-point data of the certificate (clients' side)
   ~TlsContext() { SSL_CTX_free(context_); }
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -62,6 +63,23 @@ std::string openssl_reason(unsigned long code = ERR_peek_error()) {
   if (code != 0) ERR_error_string_n(code, text, sizeof text);
   ERR_clear_error();
   return text;
+}
+
+// tls-server-end-point (RFC 5929): the hash of the certificate, with the hash function of
+// its signature (SHA-256 in place of MD5 or SHA-1). Empty when the signature names none
+// (Ed25519, say), as PostgreSQL then offers no channel binding either.
+std::string end_point_of(X509* certificate) {
+  int md_nid = NID_undef;
+  if (certificate == nullptr ||
+      X509_get_signature_info(certificate, &md_nid, nullptr, nullptr, nullptr) != 1) {
+    return {};
+  }
+  const EVP_MD* md = md_nid == NID_md5 || md_nid == NID_sha1 ? EVP_sha256()
+                                                              : EVP_get_digestbynid(md_nid);
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (md == nullptr || X509_digest(certificate, md, hash, &length) != 1) return {};
+  return std::string(reinterpret_cast<const char*>(hash), length);
 }
 
 // OpenSSL asks for a passphrase on the terminal for an encrypted key: none is given.
@@ -255,7 +273,7 @@ std::variant<TlsContextPtr, config::ConfigError> load_client_tls(const config::C
   ERR_clear_error();
   SSL_CTX* native = new_context(TLS_server_method());
   if (native == nullptr) return error(t.line, "mode", "OpenSSL: " + openssl_reason());
-  auto context = std::make_shared<const TlsContext>(native, false);
+  auto context = std::make_shared<TlsContext>(native, false);
   SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_min_proto_version(native, t.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_default_passwd_cb(native, no_passphrase);
@@ -282,6 +300,8 @@ std::variant<TlsContextPtr, config::ConfigError> load_client_tls(const config::C
     ERR_clear_error();
     return error(t.ciphers_line, "ciphers", "OpenSSL knows no cipher in \"" + t.ciphers + "\"");
   }
+  context->end_point = end_point_of(SSL_CTX_get0_certificate(native));
+  ERR_clear_error();
   return context;
 }
 
@@ -321,6 +341,7 @@ std::optional<tcp::socket> accept_tls(tcp::socket& client, const TlsContextPtr& 
     client.close(ec);
     return std::nullopt;
   }
+  state->channel_binding = tls->end_point;
   auto r = std::make_unique<Relay>(std::move(client), tls, std::move(relay_end));
   if (!r->start(true)) {
     spdlog::error("client {}: cannot start TLS: {}", peer, openssl_reason());

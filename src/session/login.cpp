@@ -264,22 +264,28 @@ awaitable<bool> Session::authenticate_scram(const config::UserConfig* user,
   bool mock = user == nullptr;
   auth::ScramSecret secret = mock ? auth::mock_scram_secret(user_name, runtime_.mock_seed())
                                   : runtime_.scram_secret_for(*user);
-  auth::ScramServer scram(std::move(secret), auth::random_nonce(), mock);
+  // A TLS client is offered channel binding too, as PostgreSQL offers it.
+  std::string binding = tls_ ? tls_->channel_binding : std::string();
+  const bool plus = !binding.empty();
+  auth::ScramServer scram(std::move(secret), auth::random_nonce(), mock, std::move(binding));
   out_.clear();
-  std::string_view mechs[] = {auth::kScramSha256};
-  protocol::write_auth_sasl(out_, mechs);
+  std::string_view both[] = {auth::kScramSha256Plus, auth::kScramSha256};
+  std::string_view plain_only[] = {auth::kScramSha256};
+  protocol::write_auth_sasl(out_, plus ? std::span<const std::string_view>(both)
+                                       : std::span<const std::string_view>(plain_only));
   if (!co_await write_client(out_)) co_return false;
 
   auto body = co_await read_password_message();
   if (!body) co_return false;
   auto initial = protocol::parse_sasl_initial_response(*body);
-  if (!initial || initial->mechanism != auth::kScramSha256) {
+  if (!initial || (initial->mechanism != auth::kScramSha256 &&
+                   !(plus && initial->mechanism == auth::kScramSha256Plus))) {
     count_auth_failure();
     co_await send_fatal(sqlstate::kProtocolViolation,
                         "client selected an invalid SASL authentication mechanism");
     co_return false;
   }
-  auto server_first = scram.handle_client_first(initial->data);
+  auto server_first = scram.handle_client_first(initial->data, initial->mechanism);
   cin_.consume(protocol::kHeaderSize + body->size());
   if (!server_first) {
     count_auth_failure();

@@ -203,6 +203,22 @@ TEST(TlsTest, AllowServesClientsWithAndWithoutTls) {
   EXPECT_EQ(shown_tls(pgmux, c, "plain"), "");
 }
 
+// libpq's channel_binding=require logs in only with SCRAM-SHA-256-PLUS, over TLS: pgmux
+// offers it to TLS clients (binding to its certificate), and to no one else.
+TEST(TlsTest, ScramChannelBindingOverTls) {
+  TestCert c;
+  PgmuxProcess pgmux(tls_config("allow", c));
+  ASSERT_TRUE(pgmux.start());
+  ConnectOutcome bound = connect(verified(pgmux, c) + " channel_binding=require");
+  ASSERT_TRUE(bound.ok) << bound.error;
+  EXPECT_EQ(bound.conn.exec("SELECT current_user").value(), kScramUser);
+  ConnectOutcome plain = connect(with_sslmode(pgmux, "disable") + " channel_binding=require");
+  EXPECT_FALSE(plain.ok);
+  ConnectOutcome md5_user =
+      connect(pgmux.conninfo("pgmux_test", kMd5User, kMd5Password) + " sslmode=require");
+  ASSERT_TRUE(md5_user.ok) << md5_user.error;  // md5 over TLS: nothing to bind
+}
+
 TEST(TlsTest, OffAnswersSslRequestsNo) {
   PgmuxConfig config;
   config.databases = {{.name = "pgmux_test"}};

@@ -15,6 +15,8 @@
 namespace pgmux::auth {
 
 inline constexpr std::string_view kScramSha256 = "SCRAM-SHA-256";
+// With channel binding of type tls-server-end-point (RFC 5929): offered to TLS clients.
+inline constexpr std::string_view kScramSha256Plus = "SCRAM-SHA-256-PLUS";
 inline constexpr int kDefaultScramIterations = 4096;
 
 // What a server stores for a user (PostgreSQL's pg_authid.rolpassword format:
@@ -42,11 +44,18 @@ class ScramServer {
  public:
   // `server_nonce` is appended to the client's nonce (random_nonce() in production,
   // fixed in tests). `mock` makes every proof fail while the exchange looks normal.
-  ScramServer(ScramSecret secret, std::string server_nonce, bool mock = false);
+  // `channel_binding`: for a client on TLS, the tls-server-end-point data of its
+  // connection (the hash of pgmux's certificate), which makes SCRAM-SHA-256-PLUS
+  // possible; empty on plain TCP.
+  ScramServer(ScramSecret secret, std::string server_nonce, bool mock = false,
+              std::string channel_binding = {});
 
-  // client-first-message (the data of SASLInitialResponse) -> server-first-message.
-  // Rejects channel binding requests ("p=") and malformed messages (code 08P01).
-  util::Result<std::string> handle_client_first(std::string_view message);
+  // client-first-message (the data of SASLInitialResponse) of the `mechanism` the client
+  // chose -> server-first-message. Checks the channel-binding header against the
+  // mechanism as PostgreSQL does (a client that could bind but thinks the server cannot
+  // is refused where the server can); refuses malformed messages (code 08P01).
+  util::Result<std::string> handle_client_first(std::string_view message,
+                                                std::string_view mechanism = kScramSha256);
   // client-final-message -> server-final-message ("v=<signature>") when the proof is
   // right; an Error with code 28P01 when it is wrong (or mock), 08P01 when malformed.
   util::Result<std::string> handle_client_final(std::string_view message);
@@ -59,7 +68,8 @@ class ScramServer {
   ScramSecret secret_;
   std::string server_nonce_;
   bool mock_;
-  char cbind_flag_ = 'n';  // the client's gs2 channel-binding flag: 'n' or 'y'
+  std::string channel_binding_;
+  std::string expected_cbind_;  // the c= of the client-final-message
   std::string client_first_bare_;
   std::string server_first_;
   std::string combined_nonce_;

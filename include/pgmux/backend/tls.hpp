@@ -38,6 +38,10 @@ std::variant<TlsContextPtr, config::ConfigError> load_server_tls(const config::C
 // handshake is done and read by the session, both on the session's worker thread.
 struct TlsState {
   std::string description;  // e.g. "TLSv1.3/TLS_AES_256_GCM_SHA384"; empty until done
+  // The connection's tls-server-end-point channel-binding data (RFC 5929: the hash of
+  // pgmux's certificate) for SCRAM-SHA-256-PLUS; empty where the certificate's signature
+  // names no usable hash.
+  std::string channel_binding;
 };
 
 // Client side. Takes over `client`, which has just been sent 'S': runs the handshake (at

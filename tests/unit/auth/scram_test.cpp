@@ -272,6 +272,89 @@ void expect_client_first_rejected(std::string_view message, std::string_view cod
 TEST(ScramServerClientFirst, ChannelBindingRequestRejected) {
   expect_client_first_rejected("p=tls-server-end-point,,n=,r=abc", "08P01");
 }
+// ---- Server: channel binding (SCRAM-SHA-256-PLUS, tls-server-end-point) -----------
+
+// 32 bytes standing for the hash of the server's certificate.
+std::string binding_data() {
+  std::string data(32, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i);
+  return data;
+}
+
+ScramServer binding_server() {
+  return ScramServer(rfc_secret(), std::string(kRfcServerNonce), false, binding_data());
+}
+
+TEST(ScramServerChannelBinding, PlusExchangeWithTheRightBindingLogsIn) {
+  // The RFC 7677 exchange with "p=tls-server-end-point,," and binding_data(); proof and
+  // signature computed with Python's hashlib / hmac.
+  ScramServer server = binding_server();
+  ASSERT_TRUE(server
+                  .handle_client_first("p=tls-server-end-point,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+                                       kScramSha256Plus)
+                  .ok());
+  const std::string c =
+      "cD10bHMtc2VydmVyLWVuZC1wb2ludCwsAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  auto final_message =
+      server.handle_client_final("c=" + c + ",r=" + std::string(kRfcCombinedNonce) +
+                                 ",p=nY1Wus9a+gM2DrbQ1msXFgyhW6KM5ktOxWiU+/P/EGY=");
+  ASSERT_TRUE(final_message.ok()) << final_message.error().message;
+  EXPECT_EQ(*final_message, "v=RwppMGddhz/J0lFYaRReBjXcQeNUFP5Qc76Lo5Exrig=");
+}
+
+TEST(ScramServerChannelBinding, OtherBindingDataIsRefused) {
+  // The client's connection is not the one the server sees (a man in the middle): the
+  // same messages against other binding data.
+  ScramServer server(rfc_secret(), std::string(kRfcServerNonce), false, std::string(32, 'x'));
+  ASSERT_TRUE(server
+                  .handle_client_first("p=tls-server-end-point,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+                                       kScramSha256Plus)
+                  .ok());
+  auto final_message = server.handle_client_final(
+      "c=cD10bHMtc2VydmVyLWVuZC1wb2ludCwsAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,r=" +
+      std::string(kRfcCombinedNonce) + ",p=nY1Wus9a+gM2DrbQ1msXFgyhW6KM5ktOxWiU+/P/EGY=");
+  ASSERT_FALSE(final_message.ok());
+  expect_code(final_message.error(), "08P01");
+}
+
+TEST(ScramServerChannelBinding, PlainMechanismStillWorksWhereBindingIsOffered) {
+  ScramServer server = binding_server();
+  ASSERT_TRUE(server.handle_client_first(kRfcClientFirst, kScramSha256).ok());
+  auto final_message = server.handle_client_final(kRfcClientFinal);
+  ASSERT_TRUE(final_message.ok()) << final_message.error().message;
+  EXPECT_EQ(*final_message, kRfcServerFinal);
+}
+
+void expect_binding_refused(ScramServer server, std::string_view message,
+                            std::string_view mechanism, std::string_view words) {
+  auto first = server.handle_client_first(message, mechanism);
+  ASSERT_FALSE(first.ok()) << "accepted: " << message;
+  expect_code(first.error(), "08P01");
+  EXPECT_NE(first.error().message.find(words), std::string::npos) << first.error().message;
+}
+
+TEST(ScramServerChannelBinding, YFlagIsADowngradeWhereBindingIsOffered) {
+  expect_binding_refused(binding_server(), "y,,n=,r=abc", kScramSha256, "negotiation error");
+}
+TEST(ScramServerChannelBinding, PlusWithoutBindingDataIsRefused) {
+  expect_binding_refused(binding_server(), "n,,n=,r=abc", kScramSha256Plus,
+                         "does not include channel binding data");
+  expect_binding_refused(binding_server(), "y,,n=,r=abc", kScramSha256Plus,
+                         "does not include channel binding data");
+}
+TEST(ScramServerChannelBinding, BindingDataWithoutPlusIsRefused) {
+  expect_binding_refused(binding_server(), "p=tls-server-end-point,,n=,r=abc", kScramSha256,
+                         "includes channel binding data");
+}
+TEST(ScramServerChannelBinding, OtherBindingTypeIsRefused) {
+  expect_binding_refused(binding_server(), "p=tls-unique,,n=,r=abc", kScramSha256Plus,
+                         "unsupported SCRAM channel-binding type");
+}
+TEST(ScramServerChannelBinding, PlusWithoutTlsIsRefused) {
+  expect_binding_refused(ScramServer(rfc_secret(), "XYZ"), "p=tls-server-end-point,,n=,r=abc",
+                         kScramSha256Plus, "invalid SASL authentication mechanism");
+}
+
 TEST(ScramServerClientFirst, AuthzidRejected) { expect_client_first_rejected("n,a=admin,n=,r=abc", "0A000"); }
 TEST(ScramServerClientFirst, MandatoryExtensionRejected) {
   expect_client_first_rejected("n,,m=ext,n=,r=abc", "0A000");
