@@ -388,7 +388,7 @@ util::Result<std::string> ScramServer::handle_client_first(std::string_view mess
                                                            std::string_view mechanism) {
   if (state_ != kServerStart) return fail(state_, kServerFailed, out_of_order("client-first-message"));
   const bool plus = mechanism == kScramSha256Plus;
-  if (plus && channel_binding_.empty()) {
+  if (plus ? channel_binding_.empty() : mechanism != kScramSha256) {
     return fail(state_, kServerFailed,
                 util::make_error("08P01", "client selected an invalid SASL authentication mechanism"));
   }

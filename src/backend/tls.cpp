@@ -32,7 +32,7 @@ using LocalSocket = asio::local::stream_protocol::socket;
 class TlsContext {
  public:
   TlsContext(SSL_CTX* context, bool verify_host) : verify_host(verify_host), context_(context) {}
-  std::string end_point;    // tls-server-end-point data of the certificate (clients' side)
+  std::string end_point;  // tls-server-end-point data of the certificate (clients' side)
   ~TlsContext() { SSL_CTX_free(context_); }
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -74,8 +74,8 @@ std::string end_point_of(X509* certificate) {
       X509_get_signature_info(certificate, &md_nid, nullptr, nullptr, nullptr) != 1) {
     return {};
   }
-  const EVP_MD* md = md_nid == NID_md5 || md_nid == NID_sha1 ? EVP_sha256()
-                                                              : EVP_get_digestbynid(md_nid);
+  const EVP_MD* md =
+      md_nid == NID_md5 || md_nid == NID_sha1 ? EVP_sha256() : EVP_get_digestbynid(md_nid);
   unsigned char hash[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (md == nullptr || X509_digest(certificate, md, hash, &length) != 1) return {};
@@ -95,20 +95,6 @@ SSL_CTX* new_context(const SSL_METHOD* method) {
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   return native;
-}
-
-// A socket pair: the relay's end, and the other end as the tcp::socket the session or
-// server connection goes on with (its reads and writes, recv and send, work on any
-// stream socket). False, with `ec`, when it could not be made.
-bool make_pair(const asio::any_io_executor& executor, LocalSocket& relay_end, tcp::socket& plain,
-               error_code& ec) {
-  LocalSocket other(executor);
-  asio::local::connect_pair(other, relay_end, ec);
-  if (ec) return false;
-  int fd = other.release(ec);
-  if (!ec) plain.assign(tcp::v4(), fd, ec);
-  if (ec && fd >= 0) ::close(fd);
-  return !ec;
 }
 
 struct Relay {
@@ -148,6 +134,32 @@ struct Relay {
   LocalSocket pair;   // the relay's end; the session or server connection has the other
   SSL* ssl = nullptr;
 };
+
+// A relay for `peer` (its SSL made, in the accepting or connecting role) and, in `plain`,
+// the other end of its socket pair as the tcp::socket the session or server connection
+// goes on with (its reads and writes, recv and send, work on any stream socket). Null,
+// with `why`, when either could not be made (then `peer` is closed).
+std::unique_ptr<Relay> open_relay(tcp::socket& peer, const TlsContextPtr& tls, bool accepting,
+                                  tcp::socket& plain, std::string& why) {
+  auto executor = peer.get_executor();
+  LocalSocket relay_end(executor), other(executor);
+  error_code ec;
+  asio::local::connect_pair(other, relay_end, ec);
+  int fd = ec ? -1 : other.release(ec);
+  if (!ec) plain.assign(tcp::v4(), fd, ec);
+  if (ec) {
+    if (fd >= 0) ::close(fd);
+    why = ec.message();
+    peer.close(ec);
+    return nullptr;
+  }
+  auto r = std::make_unique<Relay>(std::move(peer), tls, std::move(relay_end));
+  if (!r->start(accepting)) {
+    why = openssl_reason();
+    return nullptr;  // (the relay's sockets close with it)
+  }
+  return r;
+}
 
 // The handshake, to its end. "" when done, else why not.
 awaitable<std::string> handshake(Relay& r) {
@@ -333,20 +345,14 @@ std::optional<tcp::socket> accept_tls(tcp::socket& client, const TlsContextPtr& 
                                       std::shared_ptr<TlsState> state,
                                       std::atomic<uint64_t>& handshakes, std::string peer) {
   auto executor = client.get_executor();
-  LocalSocket relay_end(executor);
   tcp::socket plain(executor);
-  error_code ec;
-  if (!make_pair(executor, relay_end, plain, ec)) {
-    spdlog::error("client {}: cannot start TLS: {}", peer, ec.message());
-    client.close(ec);
+  std::string why;
+  auto r = open_relay(client, tls, true, plain, why);
+  if (!r) {
+    spdlog::error("client {}: cannot start TLS: {}", peer, why);
     return std::nullopt;
   }
   state->channel_binding = tls->end_point;
-  auto r = std::make_unique<Relay>(std::move(client), tls, std::move(relay_end));
-  if (!r->start(true)) {
-    spdlog::error("client {}: cannot start TLS: {}", peer, openssl_reason());
-    return std::nullopt;  // (the relay's sockets close with it, the session's end below)
-  }
   asio::co_spawn(
       executor,
       accept_and_relay(std::move(r), timeout, std::move(state), handshakes, std::move(peer)),
@@ -357,16 +363,14 @@ std::optional<tcp::socket> accept_tls(tcp::socket& client, const TlsContextPtr& 
 awaitable<util::Result<tcp::socket>> connect_tls(tcp::socket server, TlsContextPtr tls,
                                                  std::string host) {
   auto executor = server.get_executor();
-  LocalSocket relay_end(executor);
   tcp::socket plain(executor);
-  error_code ec;
   auto failed = [](std::string why) {
     return util::make_error(std::string(protocol::sqlstate::kConnectionFailure),
                             "TLS handshake failed: " + why);
   };
-  if (!make_pair(executor, relay_end, plain, ec)) co_return failed(ec.message());
-  auto r = std::make_unique<Relay>(std::move(server), tls, std::move(relay_end));
-  if (!r->start(false)) co_return failed(openssl_reason());
+  std::string why;
+  auto r = open_relay(server, tls, false, plain, why);
+  if (!r) co_return failed(why);
   error_code not_address;
   asio::ip::make_address(host, not_address);
   if (not_address) SSL_set_tlsext_host_name(r->ssl, host.c_str());  // SNI takes names only
@@ -375,7 +379,7 @@ awaitable<util::Result<tcp::socket>> connect_tls(tcp::socket server, TlsContextP
                           : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(r->ssl), host.c_str());
     if (set != 1) co_return failed("cannot check the certificate against \"" + host + "\"");
   }
-  std::string why = co_await handshake(*r);
+  why = co_await handshake(*r);
   if (!why.empty()) co_return failed(why);
   spdlog::debug("server {}: {}", host, describe(r->ssl));
   asio::co_spawn(executor, relay(std::move(r)), asio::detached);

@@ -278,8 +278,7 @@ awaitable<bool> Session::authenticate_scram(const config::UserConfig* user,
   auto body = co_await read_password_message();
   if (!body) co_return false;
   auto initial = protocol::parse_sasl_initial_response(*body);
-  if (!initial || (initial->mechanism != auth::kScramSha256 &&
-                   !(plus && initial->mechanism == auth::kScramSha256Plus))) {
+  if (!initial) {
     count_auth_failure();
     co_await send_fatal(sqlstate::kProtocolViolation,
                         "client selected an invalid SASL authentication mechanism");

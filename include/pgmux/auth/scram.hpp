@@ -51,8 +51,8 @@ class ScramServer {
               std::string channel_binding = {});
 
   // client-first-message (the data of SASLInitialResponse) of the `mechanism` the client
-  // chose -> server-first-message. Checks the channel-binding header against the
-  // mechanism as PostgreSQL does (a client that could bind but thinks the server cannot
+  // chose -> server-first-message. Refuses a mechanism it does not offer; checks the
+  // channel-binding header against the mechanism as PostgreSQL does (a client that could bind but thinks the server cannot
   // is refused where the server can); refuses malformed messages (code 08P01).
   util::Result<std::string> handle_client_first(std::string_view message,
                                                 std::string_view mechanism = kScramSha256);

@@ -355,6 +355,11 @@ TEST(ScramServerChannelBinding, PlusWithoutTlsIsRefused) {
                          kScramSha256Plus, "invalid SASL authentication mechanism");
 }
 
+TEST(ScramServerChannelBinding, UnknownMechanismIsRefused) {
+  expect_binding_refused(binding_server(), "n,,n=,r=abc", "SCRAM-SHA-1",
+                         "invalid SASL authentication mechanism");
+}
+
 TEST(ScramServerClientFirst, AuthzidRejected) { expect_client_first_rejected("n,a=admin,n=,r=abc", "0A000"); }
 TEST(ScramServerClientFirst, MandatoryExtensionRejected) {
   expect_client_first_rejected("n,,m=ext,n=,r=abc", "0A000");
